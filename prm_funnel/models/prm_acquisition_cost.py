@@ -1,0 +1,56 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class PrmAcquisitionCost(models.Model):
+    """Money spent to acquire prospects over a period, per UTM source/campaign."""
+
+    _name = "prm.acquisition.cost"
+    _description = "PRM Acquisition Cost"
+    _order = "date_from desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(string="Description", required=True)
+    date_from = fields.Date(required=True, index=True)
+    date_to = fields.Date(required=True, index=True)
+    amount = fields.Monetary(required=True, currency_field="currency_id")
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    currency_id = fields.Many2one(
+        related="company_id.currency_id", store=True, string="Currency"
+    )
+    kind = fields.Selection(
+        [("marketing", "Marketing"), ("sales", "Sales")],
+        required=True,
+        default="marketing",
+    )
+    source_id = fields.Many2one("utm.source", ondelete="restrict", index=True)
+    medium_id = fields.Many2one("utm.medium", ondelete="restrict", index=True)
+    campaign_id = fields.Many2one("utm.campaign", ondelete="restrict", index=True)
+    notes = fields.Text()
+
+    _sql_constraints = [
+        ("amount_positive", "check(amount >= 0)", "A cost cannot be negative."),
+    ]
+
+    @api.constrains("date_from", "date_to")
+    def _check_dates(self):
+        for cost in self:
+            if cost.date_to < cost.date_from:
+                raise ValidationError(
+                    self.env._(
+                        "The cost %(name)s ends (%(end)s) before it starts "
+                        "(%(start)s).",
+                        name=cost.name,
+                        end=cost.date_to,
+                        start=cost.date_from,
+                    )
+                )
+
+    def _daily_amount(self):
+        """Amount per day of the period (costs are spread evenly over it)."""
+        self.ensure_one()
+        return self.amount / ((self.date_to - self.date_from).days + 1)

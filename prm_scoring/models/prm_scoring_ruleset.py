@@ -1,0 +1,114 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+
+class PrmScoringRuleset(models.Model):
+    """A versioned set of scoring rules; one is active per company."""
+
+    _name = "prm.scoring.ruleset"
+    _description = "PRM Scoring Rule Set"
+    _order = "company_id, active desc, version desc, id desc"
+
+    name = fields.Char(required=True)
+    version = fields.Integer(default=1, readonly=True, copy=False)
+    active = fields.Boolean(
+        default=True,
+        help="The active rule set of a company scores its leads; archived "
+        "versions are kept for history.",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        index=True,
+    )
+    fit_weight = fields.Float(
+        default=50.0,
+        help="Share (%) of the fit score in the combined 0-100 score.",
+    )
+    engagement_weight = fields.Float(
+        default=50.0,
+        help="Share (%) of the engagement score in the combined 0-100 score.",
+    )
+    fit_cap = fields.Float(
+        default=100.0, help="Fit points above this value count as this value."
+    )
+    engagement_cap = fields.Float(
+        default=100.0, help="Engagement points above this value count as this value."
+    )
+    horizon_days = fields.Integer(
+        default=30,
+        help="Horizon of the conversion probability: chance to be won within "
+        "this many days.",
+    )
+    notes = fields.Text()
+
+    _sql_constraints = [
+        (
+            "weights_range",
+            "check(fit_weight >= 0 and engagement_weight >= 0)",
+            "Score weights cannot be negative.",
+        ),
+        (
+            "caps_positive",
+            "check(fit_cap > 0 and engagement_cap > 0)",
+            "Score caps must be positive.",
+        ),
+        (
+            "horizon_positive",
+            "check(horizon_days > 0)",
+            "The horizon must be at least one day.",
+        ),
+    ]
+
+    @api.constrains("fit_weight", "engagement_weight")
+    def _check_weights(self):
+        for ruleset in self:
+            if abs(ruleset.fit_weight + ruleset.engagement_weight - 100.0) > 1e-6:
+                raise ValidationError(
+                    self.env._(
+                        "The fit and engagement weights of %(name)s must add up to "
+                        "100 (they add up to %(total)s).",
+                        name=ruleset.name,
+                        total=ruleset.fit_weight + ruleset.engagement_weight,
+                    )
+                )
+
+    @api.constrains("active", "company_id")
+    def _check_one_active_per_company(self):
+        for company in self.filtered("active").company_id:
+            count = self.search_count(
+                [("company_id", "=", company.id), ("active", "=", True)]
+            )
+            if count > 1:
+                raise ValidationError(
+                    self.env._(
+                        "Company %(company)s already has an active scoring rule set: "
+                        "archive it first, or use 'New version'.",
+                        company=company.name,
+                    )
+                )
+
+    @api.model
+    def _get_active(self, company=None):
+        """The active rule set of ``company`` (default: current company)."""
+        company = company or self.env.company
+        return self.search(
+            [("company_id", "=", company.id), ("active", "=", True)], limit=1
+        )
+
+    def action_new_version(self):
+        """Archive this rule set and open a copy of it as the next version."""
+        self.ensure_one()
+        new = self.copy({"version": self.version + 1, "active": False})
+        self.active = False
+        new.active = True
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": new.id,
+            "view_mode": "form",
+            "target": "current",
+        }

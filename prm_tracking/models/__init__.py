@@ -1,0 +1,2 @@
+from . import prm_event_type
+from . import prm_event

@@ -1,0 +1,56 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class PrmEventType(models.Model):
+    """A kind of engagement event (page view, email open, call, ...)."""
+
+    _name = "prm.event.type"
+    _description = "PRM Event Type"
+    _order = "sequence, name"
+
+    name = fields.Char(required=True, translate=True)
+    code = fields.Char(
+        required=True,
+        help="Technical name used by the tracking API and the scoring rules.",
+    )
+    channel = fields.Selection(
+        [
+            ("web", "Website"),
+            ("email", "Email"),
+            ("form", "Form"),
+            ("sales", "Sales activity"),
+            ("other", "Other"),
+        ],
+        required=True,
+        default="other",
+    )
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    description = fields.Text(translate=True)
+    event_count = fields.Integer(compute="_compute_event_count")
+
+    _sql_constraints = [
+        ("code_unique", "unique(code)", "The code of an event type must be unique."),
+        (
+            "code_format",
+            "check(code ~ '^[a-z][a-z0-9_]*$')",
+            "The code of an event type is lowercase letters, digits and underscores, "
+            "starting with a letter.",
+        ),
+    ]
+
+    def _compute_event_count(self):
+        counts = dict(
+            self.env["prm.event"]._read_group(
+                [("event_type_id", "in", self.ids)], ["event_type_id"], ["__count"]
+            )
+        )
+        for event_type in self:
+            event_type.event_count = counts.get(event_type, 0)
+
+    @api.model
+    def _get_by_code(self, code):
+        """Return the active event type with this code (empty recordset if none)."""
+        return self.search([("code", "=", code)], limit=1)
