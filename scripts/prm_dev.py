@@ -204,6 +204,14 @@ def in_virtualenv(python):
     return not code and out.strip().endswith("True")
 
 
+def python_prefix(python):
+    """sys.prefix of an interpreter (the virtualenv folder for a venv python)."""
+    code, out = capture([python, "-c", "import sys; print(sys.prefix)"], timeout=30)
+    if code:
+        raise SetupError(f"Cannot run {python}: {out.strip()}")
+    return out.strip().splitlines()[-1]
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -338,7 +346,9 @@ def ensure_environment(odoo_src_option=None, quiet=False):
     odoo_src = found["odoo_src"]
     if found["kind"] == "importable" and in_virtualenv(found["python"]):
         # the user's own virtualenv already runs Odoo 18: use it as is
-        venv = str(Path(found["python"]).resolve().parents[1])
+        # sys.prefix, not the resolved interpreter: a venv's python is a symlink
+        # to the base interpreter, whose prefix is the machine's own Python
+        venv = python_prefix(found["python"])
         system_site = False
     else:
         base = find_base_python()
@@ -365,6 +375,11 @@ def ensure_environment(odoo_src_option=None, quiet=False):
         if system_site:
             cmd.append("--system-site-packages")
         run(cmd)
+    if not in_virtualenv(python):
+        raise SetupError(
+            f"Refusing to install packages into {python}: it is not a virtualenv "
+            "(the machine's own Python is never modified)."
+        )
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     with tempfile.TemporaryDirectory() as tmp:
         constraints = Path(tmp) / "constraints.txt"

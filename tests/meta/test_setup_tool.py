@@ -1,5 +1,6 @@
 """The setup/test commands' behaviour without any Odoo (runs them for real)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -98,3 +99,18 @@ def test_addon_builds_as_wheel(tmp_path, addon):
         text = archive.read(meta).decode()
     assert f"Name: odoo-addon-{addon}" in text
     assert "Requires-Dist: odoo==18.0.*" in text
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("prm_dev_tool", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_virtualenv_detection_does_not_follow_symlinks():
+    """The tool installs into the venv itself, never the base Python it links to."""
+    tool = load_tool()
+    assert tool.python_prefix(sys.executable) == sys.prefix
+    assert tool.in_virtualenv(sys.executable) == (sys.prefix != sys.base_prefix)
+    assert not tool.in_virtualenv(base_python())
