@@ -843,7 +843,10 @@ def cmd_test(args):
         if rc and not failed:
             failed = 1
         if failed or rc:
+            kept = Path(tempfile.gettempdir()) / "prm-last-odoo-tests.log"
+            shutil.copyfile(log_path, kept)
             say(tail(log_path, 120))
+            say(f"(full log of the Odoo tests: {kept})")
         else:
             say(ODOO_RESULT.search(Path(log_path).read_text()).group(0))
         tally.add(f"Odoo tests ({tags})", passed, failed)

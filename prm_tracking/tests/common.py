@@ -1,5 +1,8 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -40,3 +43,39 @@ class PrmCommon(TransactionCase):
             {"name": "PRM lead (company 2)", "company_id": cls.company_2.id}
         )
         cls.page_view = cls.env.ref("prm_tracking.prm_event_type_page_view")
+
+
+class PrmIngestCommon(PrmCommon):
+    """A tracking site and helpers to build API events."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.site = cls.env["prm.tracking.site"].create(
+            {
+                "name": "Test site",
+                "allowed_origins": "https://www.example.com\nhttps://*.example.org",
+            }
+        )
+        cls.now = fields.Datetime.now().replace(microsecond=0)
+        cls._seq = 0
+
+    @classmethod
+    def _event(cls, type_="page_view", ago=None, at=None, **values):
+        """An API event dict with a fresh id, `ago` a timedelta in the past
+        (or `at` a naive UTC datetime)."""
+        cls._seq += 1
+        moment = at or cls.now - (ago or timedelta(minutes=1))
+        event = {
+            "id": f"ev-{cls._seq}",
+            "type": type_,
+            "occurred_at": moment.isoformat() + "Z",
+        }
+        event.update(values)
+        return event
+
+    def ingest(self, events, site=None, **kwargs):
+        return self.env["prm.event"]._ingest(events, site=site or self.site, **kwargs)
+
+    def site_events(self, site=None):
+        return self.env["prm.event"].search([("site_id", "=", (site or self.site).id)])

@@ -1,7 +1,7 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .common import PrmCommon
 
@@ -49,3 +49,49 @@ class TestPrmTrackingSecurity(PrmCommon):
             .search([("id", "in", events.ids)])
         )
         self.assertEqual(visible, events[0])
+
+    def test_salesman_sees_events_of_leads_they_can_read(self):
+        """Salespeople see events of own or unassigned leads, not others' leads."""
+        other = new_test_user(
+            self.env, login="prm_other_sales", groups="sales_team.group_sale_salesman"
+        )
+        other_lead = self.env["crm.lead"].create(
+            {"name": "Other's lead", "user_id": other.id}
+        )
+        free_lead = self.env["crm.lead"].create({"name": "Free lead", "user_id": False})
+        events = self.env["prm.event"].create(
+            [
+                {"event_type_id": self.page_view.id, "lead_id": lead.id}
+                for lead in (self.lead, other_lead, free_lead)
+            ]
+        )
+        anonymous = self.env["prm.event"].create({"event_type_id": self.page_view.id})
+        visible = (
+            self.env["prm.event"]
+            .with_user(self.salesman)
+            .search([("id", "in", (events + anonymous).ids)])
+        )
+        self.assertEqual(visible, events[0] + events[2] + anonymous)
+        all_visible = (
+            self.env["prm.event"]
+            .with_user(self.sales_manager)
+            .search([("id", "in", events.ids)])
+        )
+        self.assertEqual(all_visible, events)
+
+    def test_portal_and_public_see_nothing(self):
+        """Portal and public users have no access to events, visitors or sites."""
+        portal = new_test_user(self.env, login="prm_portal", groups="base.group_portal")
+        public = self.env.ref("base.public_user")
+        for user in (portal, public):
+            for model in ("prm.event", "prm.visitor", "prm.tracking.site"):
+                with self.assertRaises(AccessError):
+                    self.env[model].with_user(user).search([])
+
+    def test_sites_for_managers_only(self):
+        """Only PRM managers read and configure tracking sites (they hold keys)."""
+        self.env["prm.tracking.site"].create({"name": "Secret site"})
+        with self.assertRaises(AccessError):
+            self.env["prm.tracking.site"].with_user(self.salesman).search([])
+        sites = self.env["prm.tracking.site"].with_user(self.sales_manager).search([])
+        self.assertIn("Secret site", sites.mapped("name"))

@@ -8,7 +8,6 @@ import pytest
 from conftest import ADDONS, REPO
 
 VERSION = re.compile(r"^18\.0\.\d+\.\d+\.\d+$")
-MODEL_NAME = re.compile(r"^\s+_name\s*=\s*[\"']([\w.]+)[\"']", re.MULTILINE)
 
 
 def manifest(addon):
@@ -19,11 +18,30 @@ def all_addons():
     return sorted(p.parent.name for p in REPO.glob("*/__manifest__.py"))
 
 
-def models_of(addon):
-    """{model name: file} of the models an addon defines (not inherits)."""
+def _class_attr(node, attr):
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == attr for t in stmt.targets
+        ):
+            return ast.literal_eval(stmt.value)
+    return None
+
+
+def models_of(addon, abstract=False):
+    """{model name: file} of the stored models an addon defines (not extends)."""
     found = {}
     for path in sorted((REPO / addon / "models").glob("*.py")):
-        for name in MODEL_NAME.findall(path.read_text()):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            name = _class_attr(node, "_name")
+            inherit = _class_attr(node, "_inherit") or []
+            inherit = [inherit] if isinstance(inherit, str) else inherit
+            bases = {getattr(b, "attr", getattr(b, "id", "")) for b in node.bases}
+            if not name or name in inherit:
+                continue
+            if ("AbstractModel" in bases) != abstract:
+                continue
             found[name] = path
     return found
 

@@ -1,0 +1,48 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+ACTIVITY_EVENT_TYPES = {"phonecall": "call", "meeting": "meeting"}
+
+
+class MailActivity(models.Model):
+    _inherit = "mail.activity"
+
+    def _action_done(self, feedback=False, attachment_ids=None):
+        """Completed calls and meetings on leads become engagement events."""
+        values = []
+        for activity in self:
+            code = ACTIVITY_EVENT_TYPES.get(activity.activity_type_id.category)
+            if code and activity.res_model == "crm.lead" and activity.res_id:
+                values.append(
+                    (
+                        activity.id,
+                        code,
+                        activity.res_id,
+                        activity.summary or activity.activity_type_id.name,
+                    )
+                )
+        result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
+        if values:
+            types = self.env["prm.event.type"].sudo()
+            leads = self.env["crm.lead"].sudo().browse([v[2] for v in values]).exists()
+            vals_list = []
+            for activity_id, code, lead_id, title in values:
+                event_type = types._get_by_code(code)
+                lead = leads.filtered(lambda lead, lead_id=lead_id: lead.id == lead_id)
+                if not event_type or not lead or lead.prm_do_not_track:
+                    continue
+                vals_list.append(
+                    {
+                        "event_type_id": event_type.id,
+                        "lead_id": lead.id,
+                        "partner_id": lead.partner_id.id,
+                        "origin": "activity",
+                        "external_id": f"activity-{activity_id}",
+                        "title": title,
+                        "occurred_at": fields.Datetime.now(),
+                    }
+                )
+            if vals_list:
+                self.env["prm.event"].sudo().create(vals_list)
+        return result

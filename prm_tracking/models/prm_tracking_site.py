@@ -1,0 +1,272 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import hashlib
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.tools import SQL
+
+PUBLIC_PREFIX = "prm_pk_"
+SECRET_PREFIX = "prm_sk_"
+
+
+def hash_key(key):
+    """SHA-256 of a secret key (keys are 256-bit random: no need to stretch)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def normalize_origin(value):
+    """'https://www.example.com:443/path' -> 'https://www.example.com'."""
+    if not value:
+        return None
+    parts = urlsplit(value.strip().lower())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class PrmTrackingSite(models.Model):
+    """A website or app that sends events, with its keys and privacy settings."""
+
+    _name = "prm.tracking.site"
+    _description = "PRM Tracking Site"
+    _order = "name"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    allowed_origins = fields.Text(
+        help="Origins the browser snippet may send from, one per line, e.g. "
+        "https://www.example.com. A leading '*.' allows every subdomain "
+        "(https://*.example.com).",
+    )
+    public_key = fields.Char(
+        readonly=True,
+        copy=False,
+        index=True,
+        default=lambda self: self._default_public_key(),
+        help="Safe to embed in web pages: identifies the site to the snippet and "
+        "the pixel.",
+    )
+    secret_key_hash = fields.Char(
+        readonly=True, copy=False, index=True, groups="base.group_system"
+    )
+    secret_key_hint = fields.Char(
+        readonly=True,
+        copy=False,
+        string="Secret Key",
+        help="End of the current secret key; the key itself is shown once, "
+        "when generated.",
+    )
+    secret_key_date = fields.Datetime(
+        readonly=True, copy=False, string="Key Generated On"
+    )
+    require_consent = fields.Boolean(
+        help="The snippet sends nothing until the page calls "
+        "prm('consent', true), and the server drops browser events sent "
+        "without consent.",
+    )
+    rate_limit = fields.Integer(
+        default=120000,
+        help="Most events accepted per minute (per server process); 0 = no limit.",
+    )
+    rejected_count = fields.Integer(
+        readonly=True,
+        copy=False,
+        default=0,
+        help="Invalid pixel hits dropped for this site.",
+    )
+    event_count = fields.Integer(compute="_compute_event_count")
+    visitor_count = fields.Integer(compute="_compute_visitor_count")
+    snippet = fields.Text(compute="_compute_snippet")
+
+    _sql_constraints = [
+        ("public_key_unique", "unique(public_key)", "Public keys must be unique."),
+        (
+            "secret_key_hash_unique",
+            "unique(secret_key_hash)",
+            "Secret keys must be unique.",
+        ),
+        (
+            "rate_limit_positive",
+            "check(rate_limit >= 0)",
+            "The rate limit cannot be negative.",
+        ),
+    ]
+
+    def _default_public_key(self):
+        return PUBLIC_PREFIX + secrets.token_urlsafe(18)
+
+    def _compute_event_count(self):
+        counts = dict(
+            self.env["prm.event"]._read_group(
+                [("site_id", "in", self.ids)], ["site_id"], ["__count"]
+            )
+        )
+        for site in self:
+            site.event_count = counts.get(site, 0)
+
+    def _compute_visitor_count(self):
+        counts = dict(
+            self.env["prm.visitor"]._read_group(
+                [("site_id", "in", self.ids)], ["site_id"], ["__count"]
+            )
+        )
+        for site in self:
+            site.visitor_count = counts.get(site, 0)
+
+    @api.depends("public_key", "require_consent")
+    def _compute_snippet(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for site in self:
+            consent = ", {consent: 'required'}" if site.require_consent else ""
+            site.snippet = (
+                "<script>\n"
+                "(function(w,d,u,k,o){w.prm=w.prm||function(){(w.prm.q=w.prm.q||[])"
+                ".push(arguments)};w.prm('init',k,u,o);var s=d.createElement('script');"
+                "s.async=1;s.src=u+'/prm/tracker.js';d.head.appendChild(s);})"
+                f"(window,document,'{base_url}','{site.public_key}'{consent});\n"
+                "prm('page');\n"
+                "</script>\n"
+                "<!-- when a visitor signs up or logs in: -->\n"
+                "<!-- prm('identify', {email: 'jane@example.com', "
+                "profile: {country: 'BE', company_size: '11-50'}}); -->\n"
+                + (
+                    "<!-- after the visitor consents: prm('consent', true); -->\n"
+                    if site.require_consent
+                    else ""
+                )
+            )
+
+    @api.constrains("allowed_origins")
+    def _check_allowed_origins(self):
+        for site in self:
+            for line in site._origin_lines():
+                if not normalize_origin(line.replace("*.", "", 1)):
+                    raise ValidationError(
+                        self.env._(
+                            "'%(origin)s' is not an origin: write it as "
+                            "https://www.example.com (scheme and host only).",
+                            origin=line,
+                        )
+                    )
+
+    def _origin_lines(self):
+        self.ensure_one()
+        return [
+            line.strip()
+            for line in (self.allowed_origins or "").splitlines()
+            if line.strip()
+        ]
+
+    def _origin_allowed(self, origin):
+        """True when a browser ``Origin`` header may send events for this site."""
+        self.ensure_one()
+        origin = normalize_origin(origin)
+        if not origin:
+            return False
+        scheme, host = origin.split("://", 1)
+        for line in self._origin_lines():
+            if line.startswith(("http://*.", "https://*.")):
+                allowed = normalize_origin(line.replace("*.", "", 1))
+                a_scheme, a_host = allowed.split("://", 1)
+                if scheme == a_scheme and (
+                    host == a_host or host.endswith("." + a_host)
+                ):
+                    return True
+            elif normalize_origin(line) == origin:
+                return True
+        return False
+
+    @api.model
+    def _authenticate_secret(self, key):
+        """The active site whose secret key is ``key`` (sudo), else empty."""
+        if (
+            not isinstance(key, str)
+            or not key.startswith(SECRET_PREFIX)
+            or len(key) > 200
+        ):
+            return self.browse()
+        digest = hash_key(key)
+        site = self.sudo().search([("secret_key_hash", "=", digest)], limit=1)
+        if site and hmac.compare_digest(site.secret_key_hash, digest):
+            return site
+        return self.browse()
+
+    @api.model
+    def _from_public_key(self, key):
+        """The active site with this public key (sudo), else empty."""
+        if (
+            not isinstance(key, str)
+            or not key.startswith(PUBLIC_PREFIX)
+            or len(key) > 100
+        ):
+            return self.browse()
+        return self.sudo().search([("public_key", "=", key)], limit=1)
+
+    def action_generate_secret_key(self):
+        """Create a new secret key, store only its hash, and show it once."""
+        self.ensure_one()
+        self.check_access("write")
+        key = SECRET_PREFIX + secrets.token_urlsafe(32)
+        self.sudo().write(
+            {
+                "secret_key_hash": hash_key(key),
+                "secret_key_hint": "…" + key[-4:],
+                "secret_key_date": fields.Datetime.now(),
+            }
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("New secret key of %(site)s", site=self.name),
+                "message": self.env._(
+                    "Copy it now, it will not be shown again (the previous key, "
+                    "if any, no longer works): %(key)s",
+                    key=key,
+                ),
+                "sticky": True,
+                "type": "warning",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+            "prm_secret_key": key,
+        }
+
+    def action_rotate_public_key(self):
+        """Replace the public key (pages must then embed the new snippet)."""
+        for site in self:
+            site.public_key = self._default_public_key()
+        return True
+
+    def action_view_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "prm_tracking.prm_event_action_report"
+        )
+        action["domain"] = [("site_id", "=", self.id)]
+        action["context"] = {}
+        return action
+
+    def _count_rejected(self, count):
+        """Count invalid pixel hits (one atomic UPDATE, no read-modify-write)."""
+        self.env.cr.execute(
+            SQL(
+                "UPDATE prm_tracking_site "
+                "SET rejected_count = COALESCE(rejected_count, 0) + %s WHERE id = %s",
+                count,
+                self.id,
+            )
+        )
+        self.invalidate_recordset(["rejected_count"])

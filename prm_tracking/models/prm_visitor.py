@@ -1,0 +1,46 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class PrmVisitor(models.Model):
+    """A browser known by its first-party cookie, anonymous until it identifies."""
+
+    _name = "prm.visitor"
+    _description = "PRM Visitor"
+    _order = "last_seen desc, id desc"
+    _rec_name = "token"
+    _check_company_auto = True
+
+    token = fields.Char(required=True, readonly=True, index=True)
+    site_id = fields.Many2one(
+        "prm.tracking.site",
+        required=True,
+        ondelete="cascade",
+        readonly=True,
+        index=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", ondelete="set null", index="btree_not_null"
+    )
+    lead_id = fields.Many2one(
+        "crm.lead", ondelete="set null", index="btree_not_null", check_company=True
+    )
+    first_seen = fields.Datetime(readonly=True)
+    last_seen = fields.Datetime(readonly=True, index=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    event_ids = fields.One2many("prm.event", "visitor_id")
+
+    _sql_constraints = [
+        (
+            "token_site_unique",
+            "unique(site_id, token)",
+            "A visitor token is unique per site.",
+        ),
+    ]
