@@ -51,14 +51,16 @@ class TestPrmConcurrency(BaseCase):
             )
             lead_ids = [row[0] for row in cr.fetchall()]
             if lead_ids:
-                for table in ("mail_followers", "mail_message"):
-                    cr.execute(
-                        f"DELETE FROM {table} WHERE model = 'crm.lead' AND res_id = ANY(%s)"
-                        if table == "mail_message"
-                        else f"DELETE FROM {table} WHERE res_model = 'crm.lead' "
-                        "AND res_id = ANY(%s)",
-                        (lead_ids,),
-                    )
+                cr.execute(
+                    "DELETE FROM mail_message WHERE model = 'crm.lead' "
+                    "AND res_id = ANY(%s)",
+                    (lead_ids,),
+                )
+                cr.execute(
+                    "DELETE FROM mail_followers WHERE res_model = 'crm.lead' "
+                    "AND res_id = ANY(%s)",
+                    (lead_ids,),
+                )
                 cr.execute("DELETE FROM crm_lead WHERE id = ANY(%s)", (lead_ids,))
             cr.execute("DELETE FROM prm_tracking_site WHERE id = %s", (self.site_id,))
 
