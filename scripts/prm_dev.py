@@ -37,6 +37,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ADDONS = ("prm_tracking", "prm_scoring", "prm_funnel")
+# bridges: auto-installed next to the Odoo apps they read from
+BRIDGES = ("prm_tracking_mass_mailing", "prm_tracking_website")
+# the test database also holds the Odoo apps the bridges need
+TEST_BASE_MODULES = ("crm", "mass_mailing", "website_crm")
 ODOO_SERIE = (18, 0)
 SUPPORTED_PY = ((3, 10), (3, 11), (3, 12))
 OFFICIAL_REPO = "https://github.com/odoo/odoo.git"
@@ -577,19 +581,19 @@ def tail(path, lines=60):
         return ""
 
 
-def template_db(cfg, demo):
-    """A cached database with `crm` installed (with or without demo data)."""
+def template_db(cfg, demo, modules=("crm",)):
+    """A cached database with `modules` installed (with or without demo data)."""
     key = hashlib.sha256(
         json.dumps(
-            [TEMPLATE_VERSION, cfg["odoo_src"], cfg["req_digest"], demo]
+            [TEMPLATE_VERSION, cfg["odoo_src"], cfg["req_digest"], demo, modules]
         ).encode()
     ).hexdigest()[:10]
-    name = "prm_tmpl_crm_{}_{}".format("demo" if demo else "nodemo", key)
+    name = "prm_tmpl_{}_{}_{}".format(modules[-1], "demo" if demo else "nodemo", key)
     if db_exists(name):
         return name
     say(
-        "Building the cached template database {} (crm{}) ...".format(
-            name, " with demo data" if demo else ""
+        "Building the cached template database {} ({}{}) ...".format(
+            name, ",".join(modules), " with demo data" if demo else ""
         )
     )
     building = name + "_building"
@@ -598,7 +602,7 @@ def template_db(cfg, demo):
         "-d",
         building,
         "-i",
-        "crm",
+        ",".join(modules),
         "--stop-after-init",
         "--log-level=warn",
         "--http-port=%d" % free_port(),
@@ -608,7 +612,9 @@ def template_db(cfg, demo):
     log_path = Path(tempfile.gettempdir()) / (f"{building}.log")
     if run_odoo_logged(cfg, args, log_path):
         drop_db(cfg, building)
-        raise SetupError(f"Installing crm failed; log tail:\n{tail(log_path)}")
+        raise SetupError(
+            f"Installing {','.join(modules)} failed; log tail:\n{tail(log_path)}"
+        )
     run(
         [
             "psql",
@@ -818,18 +824,20 @@ def cmd_test(args):
             tmp,
         )
 
-        # Odoo's own runner installs the addons on a fresh copy of a crm database
-        copy_db(cfg, template_db(cfg, demo=False), db)
+        # Odoo's own runner installs the addons (and the bridges) on a fresh
+        # copy of a database with crm, mass_mailing and website_crm
+        copy_db(cfg, template_db(cfg, demo=False, modules=TEST_BASE_MODULES), db)
         log_path = Path(tmp) / "odoo-tests.log"
-        tags = ",".join("/" + a for a in ADDONS)
-        say(f"-- Odoo tests: install {addons} with --test-tags {tags}")
+        tested = ADDONS + BRIDGES
+        tags = ",".join("/" + a for a in tested)
+        say(f"-- Odoo tests: install {','.join(tested)} with --test-tags {tags}")
         rc = run_odoo_logged(
             cfg,
             [
                 "-d",
                 db,
                 "-i",
-                addons,
+                ",".join(tested),
                 "--test-tags",
                 tags,
                 "--without-demo=all",

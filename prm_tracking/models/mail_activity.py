@@ -24,25 +24,21 @@ class MailActivity(models.Model):
                 )
         result = super()._action_done(feedback=feedback, attachment_ids=attachment_ids)
         if values:
-            types = self.env["prm.event.type"].sudo()
             leads = self.env["crm.lead"].sudo().browse([v[2] for v in values]).exists()
-            vals_list = []
-            for activity_id, code, lead_id, title in values:
-                event_type = types._get_by_code(code)
-                lead = leads.filtered(lambda lead, lead_id=lead_id: lead.id == lead_id)
-                if not event_type or not lead or lead.prm_do_not_track:
-                    continue
-                vals_list.append(
+            partner_of = {lead.id: lead.partner_id.id for lead in leads}
+            self.env["prm.event"].sudo()._record(
+                [
                     {
-                        "event_type_id": event_type.id,
-                        "lead_id": lead.id,
-                        "partner_id": lead.partner_id.id,
+                        "code": code,
+                        "lead_id": lead_id,
+                        "partner_id": partner_of.get(lead_id),
                         "origin": "activity",
                         "external_id": f"activity-{activity_id}",
                         "title": title,
                         "occurred_at": fields.Datetime.now(),
                     }
-                )
-            if vals_list:
-                self.env["prm.event"].sudo().create(vals_list)
+                    for activity_id, code, lead_id, title in values
+                    if lead_id in partner_of
+                ]
+            )
         return result

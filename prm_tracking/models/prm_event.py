@@ -646,6 +646,106 @@ class PrmEvent(models.Model):
         )
         return self.env.cr.fetchall()
 
+    @api.model
+    def _record(self, values_list):
+        """Store events from Odoo's own apps, idempotently, in one statement.
+
+        Each dict has ``code`` (event type), ``origin``, ``external_id`` (the
+        idempotency key per origin), ``occurred_at`` and optionally
+        ``lead_id``, ``partner_id``, ``url``, ``title``, ``source_id``,
+        ``medium_id``, ``campaign_id``, ``bot_reason``.  Events of
+        do-not-track or blacklisted persons are skipped.  Returns the number
+        of events stored (replays store nothing).
+        """
+        if not values_list:
+            return 0
+        self.env.flush_all()
+        types = {t.code: t for t in self.env["prm.event.type"].sudo().search([])}
+        lead_ids = {v["lead_id"] for v in values_list if v.get("lead_id")}
+        partner_ids = {v["partner_id"] for v in values_list if v.get("partner_id")}
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT 'l', l.id, l.company_id FROM crm_lead l
+             WHERE l.id = ANY(%(leads)s) AND (l.prm_do_not_track OR EXISTS (
+                   SELECT 1 FROM mail_blacklist b
+                    WHERE b.active AND b.email = l.email_normalized))
+             UNION ALL
+            SELECT 'p', p.id, p.company_id FROM res_partner p
+             WHERE p.id = ANY(%(partners)s) AND (p.prm_do_not_track OR EXISTS (
+                   SELECT 1 FROM mail_blacklist b
+                    WHERE b.active AND b.email = p.email_normalized))
+                """,
+                leads=sorted(lead_ids),
+                partners=sorted(partner_ids),
+            )
+        )
+        blocked = {(kind, rid) for kind, rid, _company in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, company_id FROM crm_lead WHERE id = ANY(%s)",
+                sorted(lead_ids),
+            )
+        )
+        lead_company = dict(self.env.cr.fetchall())
+        uid, now = self.env.uid, fields.Datetime.now()
+        rows = []
+        for vals in values_list:
+            event_type = types.get(vals["code"])
+            lead_id, partner_id = vals.get("lead_id"), vals.get("partner_id")
+            if (
+                not event_type
+                or ("l", lead_id) in blocked
+                or ("p", partner_id) in blocked
+            ):
+                continue
+            company_id = lead_company.get(lead_id) or self.env.company.id
+            rows.append(
+                SQL(
+                    "(%s, %s, %s, %s::int, %s::int, %s, %s, %s, %s, %s::int, %s::int, "
+                    "%s::int, %s, %s, %s, %s, %s, %s, %s)",
+                    event_type.id,
+                    event_type.channel,
+                    vals["occurred_at"],
+                    lead_id or None,
+                    partner_id or None,
+                    vals["origin"],
+                    vals["external_id"],
+                    vals.get("url"),
+                    vals.get("title"),
+                    vals.get("source_id") or None,
+                    vals.get("medium_id") or None,
+                    vals.get("campaign_id") or None,
+                    bool(vals.get("bot_reason")),
+                    vals.get("bot_reason"),
+                    company_id,
+                    uid,
+                    uid,
+                    now,
+                    now,
+                )
+            )
+        if not rows:
+            return 0
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id,
+                partner_id, origin, external_id, url, title, source_id, medium_id,
+                campaign_id, is_bot, bot_reason, company_id, create_uid, write_uid,
+                create_date, write_date)
+            VALUES %s
+            ON CONFLICT DO NOTHING
+            RETURNING lead_id, partner_id
+                """,
+                SQL(", ").join(rows),
+            )
+        )
+        stored = self.env.cr.fetchall()
+        self._recompute_metrics({r[0] for r in stored}, {r[1] for r in stored})
+        self.invalidate_model()
+        return len(stored)
+
     # ------------------------------------------------------------------
     # CRONS AND PRIVACY
     # ------------------------------------------------------------------

@@ -1,0 +1,17 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "PRM Tracking - Website",
+    "summary": "Page views of Odoo website visitors linked to leads as PRM events",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/prm-for-odoo/prm",
+    "author": "PRM for Odoo",
+    "maintainers": ["prm-for-odoo"],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["prm_tracking", "website_crm"],
+    "data": ["data/prm_tracking_website_data.xml"],
+    "auto_install": True,
+    "installable": True,
+}

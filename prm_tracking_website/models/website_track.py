@@ -1,0 +1,80 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+SYNC_BATCH = 20000
+
+
+class WebsiteTrack(models.Model):
+    _inherit = "website.track"
+
+    @api.model
+    def _prm_sync(self, batch_size=SYNC_BATCH):
+        """Copy page views of visitors linked to leads into prm.event.
+
+        Odoo writes website.track rows with raw SQL (no ORM hook), so this runs
+        as a frequent cron: one INSERT .. SELECT per batch, idempotent on the
+        track id, that also picks up the earlier pages of a visitor who became
+        a lead later.  Tracks of do-not-track or blacklisted persons are skipped.
+        """
+        self.env.flush_all()
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        page_view = self.env.ref("prm_tracking.prm_event_type_page_view")
+        now, uid = fields.Datetime.now(), self.env.uid
+        self.env.cr.execute(
+            SQL(
+                """
+            INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id,
+                partner_id, origin, external_id, url, title, source_id, medium_id,
+                campaign_id, is_bot, company_id, create_uid, write_uid, create_date,
+                write_date)
+            SELECT %(type)s, 'web', t.visit_datetime, l.id,
+                   COALESCE(v.partner_id, l.partner_id),
+                   'website', 'wtrack-' || t.id,
+                   CASE WHEN left(t.url, 1) = '/'
+                        THEN COALESCE(NULLIF(w.domain, ''), %(base)s) || t.url
+                        ELSE t.url END,
+                   vw.name, l.source_id, l.medium_id, l.campaign_id, false,
+                   l.company_id, %(uid)s, %(uid)s, %(now)s, %(now)s
+              FROM website_track t
+              JOIN website_visitor v ON v.id = t.visitor_id
+         LEFT JOIN website w ON w.id = v.website_id
+         LEFT JOIN website_page p ON p.id = t.page_id
+         LEFT JOIN ir_ui_view vw ON vw.id = p.view_id
+              JOIN LATERAL (
+                    SELECT lead.* FROM crm_lead_website_visitor_rel rel
+                      JOIN crm_lead lead ON lead.id = rel.crm_lead_id
+                     WHERE rel.website_visitor_id = v.id
+                  ORDER BY lead.id DESC LIMIT 1) l ON true
+             WHERE NOT l.prm_do_not_track IS TRUE
+               AND NOT EXISTS (SELECT 1 FROM mail_blacklist b
+                                WHERE b.active AND b.email = l.email_normalized)
+               AND NOT EXISTS (SELECT 1 FROM prm_event e
+                                WHERE e.site_id IS NULL AND e.origin = 'website'
+                                  AND e.external_id = 'wtrack-' || t.id)
+          ORDER BY t.id
+             LIMIT %(limit)s
+            ON CONFLICT DO NOTHING
+            RETURNING lead_id, partner_id
+                """,
+                type=page_view.id,
+                base=base_url,
+                uid=uid,
+                now=now,
+                limit=batch_size,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        Event = self.env["prm.event"]
+        Event._recompute_metrics({r[0] for r in rows}, {r[1] for r in rows})
+        Event.invalidate_model()
+        if len(rows) == batch_size:
+            self.env["ir.cron"]._notify_progress(done=len(rows), remaining=1)
+        else:
+            self.env["ir.cron"]._notify_progress(done=len(rows), remaining=0)
+        _logger.info("PRM website sync: %s page views copied", len(rows))
+        return len(rows)
