@@ -638,9 +638,30 @@ def template_db(cfg, demo, modules=("crm",)):
 # --------------------------------------------------------------------------
 
 
+def ensure_browser():
+    """Chromium for Odoo's browser tests (installed on Debian/Ubuntu as root)."""
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    if any(shutil.which(n) for n in names):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        say("Installing Chromium (for the browser tests) with apt-get ...")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        if run(
+            ["apt-get", "install", "-y", "-q", "chromium"], check=False, env=env
+        ).returncode:
+            run(["apt-get", "update", "-q"], env=env)
+            run(["apt-get", "install", "-y", "-q", "chromium"], env=env)
+    else:
+        say(
+            "WARNING: no Chromium found; the browser tests will be skipped "
+            "(install the `chromium` package)."
+        )
+
+
 def cmd_setup(args):
     cfg = ensure_environment(args.odoo_src)
     ensure_postgres()
+    ensure_browser()
     if args.no_db:
         return 0
     name = args.db
@@ -713,9 +734,10 @@ class Tally:
     def __init__(self):
         self.rows = []
 
-    def add(self, name, passed, failed, note=""):
-        self.rows.append((name, passed, failed, note))
-        say("== %-44s %4d passed, %d failed %s" % (name, passed, failed, note))
+    def add(self, name, passed, failed, note="", skipped=0):
+        self.rows.append((name, passed, failed, skipped))
+        extra = f", {skipped} skipped" if skipped else ""
+        say("== %-44s %4d passed, %d failed%s %s" % (name, passed, failed, extra, note))
 
     def check(self, name, ok, note=""):
         self.add(name, 1 if ok else 0, 0 if ok else 1, note)
@@ -728,20 +750,24 @@ class Tally:
     def failed(self):
         return sum(r[2] for r in self.rows)
 
+    @property
+    def skipped(self):
+        return sum(r[3] for r in self.rows)
+
 
 def junit_counts(path):
-    """(passed, failed) from a pytest junit XML file."""
+    """(passed, failed, skipped) from a pytest junit XML file."""
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
-        return 0, 1
+        return 0, 1, 0
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = failed = skipped = 0
     for suite in suites:
         total += int(suite.get("tests", 0))
         failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skipped += int(suite.get("skipped", 0))
-    return total - failed - skipped, failed
+    return total - failed - skipped, failed, skipped
 
 
 def run_pytest(cfg, tally, name, paths, extra, tmp):
@@ -761,24 +787,27 @@ def run_pytest(cfg, tally, name, paths, extra, tmp):
         + list(paths),
         cwd=REPO,
     )
-    passed, failed = junit_counts(junit)
+    passed, failed, skipped = junit_counts(junit)
     if proc.returncode not in (0, 1) and not failed:
         failed = 1  # collection/usage error: count it, never a silent pass
     if not passed and not failed:
         failed = 1  # a suite that ran nothing is a failure
-    tally.add(name, passed, failed)
+    tally.add(name, passed, failed, skipped=skipped)
 
 
 ODOO_RESULT = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests")
+ODOO_SKIP = re.compile(r" INFO \S+ odoo\.addons\.\S+: skipped \S+ : (.*)$", re.M)
 
 
 def odoo_test_counts(log_path):
+    """(passed, failed, skipped) from an Odoo test log."""
     text = Path(log_path).read_text(errors="replace")
     matches = ODOO_RESULT.findall(text)
     if not matches:
-        return 0, 1
+        return 0, 1, 0
     failed, errors, total = map(int, matches[-1])
-    return total - failed - errors, failed + errors
+    skipped = len(ODOO_SKIP.findall(text))
+    return total - failed - errors - skipped, failed + errors, skipped
 
 
 def lint(cfg, tally):
@@ -807,6 +836,7 @@ def cmd_test(args):
     start = time.time()
     cfg = ensure_environment(args.odoo_src, quiet=True)
     ensure_postgres()
+    ensure_browser()
     tally = Tally()
     tmp = tempfile.mkdtemp(prefix="prm-test-")
     addons = ",".join(ADDONS)
@@ -847,7 +877,9 @@ def cmd_test(args):
             ],
             log_path,
         )
-        passed, failed = odoo_test_counts(log_path)
+        passed, failed, skipped = odoo_test_counts(log_path)
+        for reason in sorted(set(ODOO_SKIP.findall(Path(log_path).read_text()))):
+            say(f"   skipped: {reason.strip()}")
         if rc and not failed:
             failed = 1
         if failed or rc:
@@ -857,7 +889,7 @@ def cmd_test(args):
             say(f"(full log of the Odoo tests: {kept})")
         else:
             say(ODOO_RESULT.search(Path(log_path).read_text()).group(0))
-        tally.add(f"Odoo tests ({tags})", passed, failed)
+        tally.add(f"Odoo tests ({tags})", passed, failed, skipped=skipped)
         # warnings about the addons at install (missing ACL, bad view...);
         # test failures are already counted above
         noisy = [
@@ -922,7 +954,8 @@ def cmd_test(args):
             drop_db(cfg, demo_db)
         shutil.rmtree(tmp, ignore_errors=True)
     say("(%.0f s)" % (time.time() - start))
-    say("%d passed, %d failed" % (tally.passed, tally.failed))
+    skipped = f", {tally.skipped} skipped" if tally.skipped else ""
+    say("%d passed, %d failed%s" % (tally.passed, tally.failed, skipped))
     return 1 if tally.failed else 0
 
 

@@ -1,0 +1,116 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tests import HttpCase, tagged
+
+LOADER = """
+    const base = window.location.origin;
+    window.prm = window.prm || function () {
+        (window.prm.q = window.prm.q || []).push(arguments);
+    };
+    window.prmSent = [];
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, body) => {
+        window.prmSent.push(url);
+        return beacon(url, body);
+    };
+    const load = (then) => {
+        const script = document.createElement('script');
+        script.src = base + '/prm/tracker.js';
+        script.onload = then;
+        document.head.appendChild(script);
+    };
+    const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+"""
+
+
+@tagged("post_install", "-at_install", "prm_tracking")
+class TestPrmTrackerBrowser(HttpCase):
+    """The snippet in a real (headless Chromium) browser."""
+
+    def setUp(self):
+        super().setUp()
+        self.site = self.env["prm.tracking.site"].create(
+            {"name": "Browser site", "allowed_origins": self.base_url()}
+        )
+
+    def _events(self):
+        return self.env["prm.event"].search([("site_id", "=", self.site.id)])
+
+    def test_snippet_tracks_and_identifies(self):
+        """Page view, identify and track from the snippet land on one new lead."""
+        code = (
+            LOADER
+            + f"""
+            prm('init', '{self.site.public_key}', base);
+            prm('page');
+            prm('identify', {{email: 'browser.person@example.com',
+                             profile: {{country: 'BE', company_size: '11-50'}}}});
+            prm('track', 'download', {{url: base + '/guide.pdf'}});
+            load(async () => {{
+                await wait(1500);
+                if (!document.cookie.includes('_prm_vid=')) {{
+                    console.error('no visitor cookie');
+                }}
+                console.log('test successful');
+            }});
+        """
+        )
+        self.browser_js("/web/login", code, timeout=60)
+        events = self._events()
+        self.assertEqual(
+            sorted(events.mapped("event_code")), ["download", "identify", "page_view"]
+        )
+        self.assertEqual(len(events.visitor_id), 1)
+        lead = self.env["crm.lead"].search(
+            [("email_normalized", "=", "browser.person@example.com")]
+        )
+        self.assertEqual(events.lead_id, lead)
+        self.assertEqual(lead.prm_company_size, "11_50")
+        self.assertEqual(set(events.mapped("origin")), {"browser"})
+        page = events.filtered(lambda e: e.event_code == "page_view")
+        self.assertIn("/web/login", page.url)
+
+    def test_snippet_honours_global_privacy_control(self):
+        """With Global Privacy Control on, nothing is sent and no cookie is set."""
+        code = (
+            LOADER
+            + f"""
+            Object.defineProperty(navigator, 'globalPrivacyControl', {{value: true}});
+            prm('init', '{self.site.public_key}', base);
+            prm('page');
+            load(async () => {{
+                await wait(1000);
+                if (window.prmSent.length || document.cookie.includes('_prm_vid=')) {{
+                    console.error('tracked despite GPC');
+                }}
+                console.log('test successful');
+            }});
+        """
+        )
+        self.browser_js("/web/login", code, timeout=60)
+        self.assertFalse(self._events())
+
+    def test_snippet_waits_for_consent(self):
+        """When the site requires consent, nothing leaves the page before it."""
+        self.site.require_consent = True
+        code = (
+            LOADER
+            + f"""
+            prm('init', '{self.site.public_key}', base, {{consent: 'required'}});
+            prm('page');
+            load(async () => {{
+                await wait(800);
+                if (window.prmSent.length || document.cookie.includes('_prm_vid=')) {{
+                    console.error('sent before consent');
+                }}
+                prm('consent', true);
+                await wait(1500);
+                if (window.prmSent.length !== 1) {{
+                    console.error('not sent after consent');
+                }}
+                console.log('test successful');
+            }});
+        """
+        )
+        self.browser_js("/web/login", code, timeout=60)
+        self.assertEqual(self._events().mapped("event_code"), ["page_view"])
