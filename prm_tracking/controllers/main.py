@@ -18,7 +18,7 @@ from pathlib import Path
 from psycopg2 import Error as PsycopgError
 from psycopg2 import errorcodes
 
-from odoo import http
+from odoo import SUPERUSER_ID, http
 from odoo.http import request
 
 from ..engine.events import MAX_BODY_BYTES, MAX_EVENTS
@@ -108,7 +108,7 @@ def _privacy_signal():
 
 
 def _ingest(site, events, origin, **kwargs):
-    env = request.env(su=True)
+    env = request.env(user=SUPERUSER_ID, su=True)
     return (
         env["prm.event"]
         .with_company(site.company_id)
@@ -234,10 +234,11 @@ class PrmTrackingController(http.Controller):
     @http.route(
         "/prm/p.gif",
         type="http",
-        auth="public",
+        auth="none",
         methods=["GET", "HEAD"],
         csrf=False,
         save_session=False,
+        readonly=False,
     )
     def pixel(self, **kw):
         """Always a 1x1 GIF; a valid hit becomes an event, an invalid one is counted."""
@@ -246,8 +247,10 @@ class PrmTrackingController(http.Controller):
         except PsycopgError as exc:
             if exc.pgcode in RETRYABLE:
                 raise  # let Odoo retry the request
+            request.env.cr.rollback()
             _logger.warning("PRM pixel hit dropped: %s", exc)
         except Exception:  # noqa: BLE001 - a pixel never answers with an error page
+            request.env.cr.rollback()
             _logger.exception("PRM pixel hit dropped")
         return request.make_response(
             GIF,
@@ -259,7 +262,9 @@ class PrmTrackingController(http.Controller):
         )
 
     def _pixel_hit(self, kw):
-        site = request.env["prm.tracking.site"]._from_public_key(kw.get("k"))
+        site = request.env(user=SUPERUSER_ID)["prm.tracking.site"]._from_public_key(
+            kw.get("k")
+        )
         if not site or _privacy_signal():
             return
         if site.require_consent and kw.get("c") != "1":
@@ -273,16 +278,15 @@ class PrmTrackingController(http.Controller):
         if utm:
             event["utm"] = utm
         httpreq = request.httprequest
-        with request.env.cr.savepoint():
-            report = _ingest(
-                site,
-                [event],
-                "pixel",
-                user_agent=httpreq.headers.get("User-Agent", ""),
-                method=httpreq.method,
-                headers=dict(httpreq.headers),
-                require_visitor=True,
-            )
+        report = _ingest(
+            site,
+            [event],
+            "pixel",
+            user_agent=httpreq.headers.get("User-Agent", ""),
+            method=httpreq.method,
+            headers=dict(httpreq.headers),
+            require_visitor=True,
+        )
         if report["rejected"]:
             site.sudo()._count_rejected(len(report["rejected"]))
 

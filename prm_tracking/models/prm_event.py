@@ -39,8 +39,9 @@ class PrmEvent(models.Model):
     _rec_name = "event_type_id"
     _check_company_auto = True
 
+    # indexes: only those a query uses (each one slows ingestion down)
     event_type_id = fields.Many2one(
-        "prm.event.type", required=True, ondelete="restrict", index=True
+        "prm.event.type", required=True, ondelete="restrict"
     )
     event_code = fields.Char(related="event_type_id.code", string="Event Code")
     channel = fields.Selection(related="event_type_id.channel", store=True)
@@ -59,8 +60,8 @@ class PrmEvent(models.Model):
     visitor_id = fields.Many2one(
         "prm.visitor", ondelete="set null", index="btree_not_null", readonly=True
     )
-    site_id = fields.Many2one(
-        "prm.tracking.site", ondelete="set null", index="btree_not_null", readonly=True
+    site_id = fields.Many2one(  # indexed by prm_event_site_external_uniq
+        "prm.tracking.site", ondelete="set null", readonly=True
     )
     origin = fields.Selection(
         ORIGINS, required=True, default=lambda self: self._default_origin()
@@ -76,7 +77,7 @@ class PrmEvent(models.Model):
     source_id = fields.Many2one("utm.source", ondelete="set null")
     medium_id = fields.Many2one("utm.medium", ondelete="set null")
     campaign_id = fields.Many2one("utm.campaign", ondelete="set null")
-    is_bot = fields.Boolean(string="Bot", index=True, default=False)
+    is_bot = fields.Boolean(string="Bot", default=False)
     bot_reason = fields.Char()
     payload = fields.Json()
     company_id = fields.Many2one(
@@ -86,7 +87,6 @@ class PrmEvent(models.Model):
         readonly=False,
         precompute=True,
         required=True,
-        index=True,
     )
 
     def init(self):
@@ -176,6 +176,8 @@ class PrmEvent(models.Model):
         order so that concurrent batches never deadlock.  A *visit* is a day
         with at least one page view.
         """
+        if not any(lead_ids) and not any(partner_ids):
+            return
         now = now or fields.Datetime.now()
         page_view, email_open, email_click = self._metric_type_ids()
         self.env.flush_all()
@@ -266,10 +268,7 @@ class PrmEvent(models.Model):
         """
         now = fields.Datetime.now()
         company = site.company_id if site else self.env.company
-        types = {
-            t.code: t
-            for t in self.env["prm.event.type"].sudo().search([("active", "=", True)])
-        }
+        types = self.env["prm.event.type"]._active_types()
         report = {"accepted": 0, "duplicates": 0, "rejected": []}
         clean = []
         for index, raw in enumerate(raw_events):
@@ -366,16 +365,94 @@ class PrmEvent(models.Model):
 
     @api.model
     def _resolve_utm(self, events):
-        """{(kind, name): id} for the UTM names of the batch (created if new)."""
+        """{(kind, name): id} for the UTM names of the batch (created if new).
+
+        Matched case-insensitively like Odoo's own UTM cookies.  New names are
+        inserted with ON CONFLICT DO NOTHING: when two requests bring the same
+        new name at once, the later one gets a serialization failure, which
+        Odoo answers by retrying the request (never a unique-name error).
+        """
         found = {}
-        utm_mixin = self.env["utm.mixin"].sudo()
-        for kind, model in (
-            ("source", "utm.source"),
-            ("medium", "utm.medium"),
-            ("campaign", "utm.campaign"),
+        uid, now = self.env.uid, fields.Datetime.now()
+        for kind, table in (
+            ("source", "utm_source"),
+            ("medium", "utm_medium"),
+            ("campaign", "utm_campaign"),
         ):
-            for name in sorted({e["utm"][kind] for e in events if kind in e["utm"]}):
-                found[kind, name] = utm_mixin._find_or_create_record(model, name).id
+            names = sorted({e["utm"][kind] for e in events if kind in e["utm"]})
+            if not names:
+                continue
+            table_sql = SQL.identifier(table)
+            self.env.cr.execute(
+                SQL(
+                    """
+                SELECT DISTINCT ON (lower(n.name)) n.name, t.id
+                  FROM unnest(%s::varchar[]) AS n(name)
+                  JOIN %s t ON lower(t.name) = lower(n.name)
+              ORDER BY lower(n.name), t.id
+                    """,
+                    names,
+                    table_sql,
+                )
+            )
+            known = dict(self.env.cr.fetchall())
+            missing = [name for name in names if name not in known]
+            if missing:
+                if kind == "campaign":
+                    insert = SQL(
+                        """
+                    INSERT INTO utm_campaign (name, title, user_id, stage_id,
+                        is_auto_campaign, active, create_uid, write_uid,
+                        create_date, write_date)
+                    SELECT n.name, jsonb_build_object('en_US', n.name), %(uid)s,
+                           (SELECT id FROM utm_stage ORDER BY sequence, id LIMIT 1),
+                           true, true, %(uid)s, %(uid)s, %(now)s, %(now)s
+                      FROM unnest(%(names)s::varchar[]) AS n(name)
+                    ON CONFLICT (name) DO NOTHING
+                        """,
+                        uid=uid,
+                        now=now,
+                        names=missing,
+                    )
+                else:
+                    insert = SQL(
+                        """
+                    INSERT INTO %(table)s (name, create_uid, write_uid,
+                                           create_date, write_date)
+                    SELECT n.name, %(uid)s, %(uid)s, %(now)s, %(now)s
+                      FROM unnest(%(names)s::varchar[]) AS n(name)
+                    ON CONFLICT (name) DO NOTHING
+                        """,
+                        table=table_sql,
+                        uid=uid,
+                        now=now,
+                        names=missing,
+                    )
+                if kind == "medium":
+                    insert = SQL(
+                        """
+                    INSERT INTO utm_medium (name, active, create_uid, write_uid,
+                                            create_date, write_date)
+                    SELECT n.name, true, %(uid)s, %(uid)s, %(now)s, %(now)s
+                      FROM unnest(%(names)s::varchar[]) AS n(name)
+                    ON CONFLICT (name) DO NOTHING
+                        """,
+                        uid=uid,
+                        now=now,
+                        names=missing,
+                    )
+                self.env.cr.execute(insert)
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT name, id FROM %s WHERE name = ANY(%s)",
+                        table_sql,
+                        missing,
+                    )
+                )
+                known.update(self.env.cr.fetchall())
+                self.env[f"utm.{kind}"].invalidate_model()
+            for name in names:
+                found[kind, name] = known.get(name)
         return found
 
     @api.model
@@ -590,7 +667,7 @@ class PrmEvent(models.Model):
                 partner_id, lead_id = persons.get(event["email"], (None, None))
             if visitor and not (partner_id or lead_id):
                 partner_id, lead_id = visitor[1], visitor[2]
-            event_type = types[event["type"]]
+            type_id, channel = types[event["type"]]
             payload = {
                 k: v
                 for k, v in (
@@ -605,8 +682,8 @@ class PrmEvent(models.Model):
                     "(%s, %s, %s, %s::int, %s::int, %s::int, %s::int, %s, %s, %s, "
                     "%s, %s, %s::int, %s::int, %s::int, %s, %s, %s::jsonb, %s, %s, "
                     "%s, %s, %s)",
-                    event_type.id,
-                    event_type.channel,
+                    type_id,
+                    channel,
                     event["occurred_at"],
                     lead_id,
                     partner_id,

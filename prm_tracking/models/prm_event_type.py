@@ -1,6 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 
 class PrmEventType(models.Model):
@@ -49,6 +49,26 @@ class PrmEventType(models.Model):
         )
         for event_type in self:
             event_type.event_count = counts.get(event_type, 0)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    @api.model
+    @tools.ormcache()
+    def _active_types(self):
+        """{code: (id, channel)} of the active types (cached per registry)."""
+        types = self.sudo().search([("active", "=", True)])
+        return {t.code: (t.id, t.channel) for t in types}
 
     @api.model
     def _get_by_code(self, code):

@@ -5,7 +5,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
@@ -213,7 +213,29 @@ class PrmTrackingSite(models.Model):
             or len(key) > 100
         ):
             return self.browse()
-        return self.sudo().search([("public_key", "=", key)], limit=1)
+        site_id = self._site_id_by_public_key(key)
+        return self.sudo().browse(site_id) if site_id else self.browse()
+
+    @api.model
+    @tools.ormcache("key")
+    def _site_id_by_public_key(self, key):
+        """Id of the active site with this public key (cached per registry)."""
+        site = self.sudo().search([("public_key", "=", key)], limit=1)
+        return site.id or None
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if {"public_key", "active", "company_id"} & set(vals):
+            self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
 
     def action_generate_secret_key(self):
         """Create a new secret key, store only its hash, and show it once."""
