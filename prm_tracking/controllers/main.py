@@ -262,12 +262,17 @@ class PrmTrackingController(http.Controller):
         )
 
     def _pixel_hit(self, kw):
-        site = request.env(user=SUPERUSER_ID)["prm.tracking.site"]._from_public_key(
-            kw.get("k")
+        env = request.env(user=SUPERUSER_ID, su=True)
+        key = kw.get("k")
+        info = (
+            env["prm.tracking.site"]._public_site_info(key)
+            if isinstance(key, str) and key.startswith("prm_pk_") and len(key) < 100
+            else None
         )
-        if not site or _privacy_signal():
+        if not info or _privacy_signal():
             return
-        if site.require_consent and kw.get("c") != "1":
+        site_id, company_id, require_consent = info
+        if require_consent and kw.get("c") != "1":
             return
         event = {
             field: kw[param] for param, field in PIXEL_FIELDS.items() if kw.get(param)
@@ -278,17 +283,24 @@ class PrmTrackingController(http.Controller):
         if utm:
             event["utm"] = utm
         httpreq = request.httprequest
-        report = _ingest(
-            site,
-            [event],
-            "pixel",
-            user_agent=httpreq.headers.get("User-Agent", ""),
-            method=httpreq.method,
-            headers=dict(httpreq.headers),
-            require_visitor=True,
+        site = env["prm.tracking.site"].browse(site_id)
+        company = env["res.company"].browse(company_id)
+        report = (
+            env["prm.event"]
+            .with_context(allowed_company_ids=[company_id], tracking_disable=True)
+            ._ingest(
+                [event],
+                site=site,
+                origin="pixel",
+                user_agent=httpreq.headers.get("User-Agent", ""),
+                method=httpreq.method,
+                headers=dict(httpreq.headers),
+                require_visitor=True,
+                company=company,
+            )
         )
         if report["rejected"]:
-            site.sudo()._count_rejected(len(report["rejected"]))
+            site._count_rejected(len(report["rejected"]))
 
     @http.route(
         "/prm/tracker.js",

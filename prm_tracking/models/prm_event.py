@@ -255,6 +255,7 @@ class PrmEvent(models.Model):
         method="POST",
         headers=None,
         require_visitor=False,
+        company=None,
     ):
         """Validate and store a batch of events; return the per-event report.
 
@@ -267,7 +268,7 @@ class PrmEvent(models.Model):
         known).
         """
         now = fields.Datetime.now()
-        company = site.company_id if site else self.env.company
+        company = company or (site.company_id if site else self.env.company)
         types = self.env["prm.event.type"]._active_types()
         report = {"accepted": 0, "duplicates": 0, "rejected": []}
         clean = []

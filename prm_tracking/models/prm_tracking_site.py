@@ -217,11 +217,17 @@ class PrmTrackingSite(models.Model):
         return self.sudo().browse(site_id) if site_id else self.browse()
 
     @api.model
-    @tools.ormcache("key")
     def _site_id_by_public_key(self, key):
-        """Id of the active site with this public key (cached per registry)."""
+        info = self._public_site_info(key)
+        return info[0] if info else None
+
+    @api.model
+    @tools.ormcache("key")
+    def _public_site_info(self, key):
+        """(id, company id, require consent) of the active site with this
+        public key, or None; cached per registry (the pixel's hot path)."""
         site = self.sudo().search([("public_key", "=", key)], limit=1)
-        return site.id or None
+        return (site.id, site.company_id.id, site.require_consent) if site else None
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -229,7 +235,7 @@ class PrmTrackingSite(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if {"public_key", "active", "company_id"} & set(vals):
+        if {"public_key", "active", "company_id", "require_consent"} & set(vals):
             self.env.registry.clear_cache()
         return super().write(vals)
 
