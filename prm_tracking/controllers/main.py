@@ -23,6 +23,7 @@ from odoo.http import request
 from odoo.tools import SQL
 
 from ..engine.events import MAX_BODY_BYTES, MAX_EVENTS
+from ..models.prm_tracking_site import normalize_origin
 
 _logger = logging.getLogger(__name__)
 
@@ -108,6 +109,17 @@ def _privacy_signal():
     return headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1"
 
 
+def _browser_hit():
+    """What the ingestion needs to know about a browser's request."""
+    httpreq = request.httprequest
+    return {
+        "user_agent": httpreq.headers.get("User-Agent", ""),
+        "method": httpreq.method,
+        "headers": dict(httpreq.headers),
+        "require_visitor": True,
+    }
+
+
 def _ingest(site, events, origin, **kwargs):
     env = request.env(user=SUPERUSER_ID, su=True)
     return (
@@ -182,16 +194,15 @@ class PrmTrackingController(http.Controller):
         )
         if not site:
             return _error(401, "invalid_key", "Missing or unknown public_key.")
-        if not origin:
-            referer = request.httprequest.headers.get("Referer")
-            origin = referer
+        if not origin:  # some browsers omit Origin on same-site beacons
+            origin = request.httprequest.headers.get("Referer")
         if not site._origin_allowed(origin):
             return _error(
                 403,
                 "origin_not_allowed",
                 "This origin may not send events for this site.",
             )
-        headers = self._cors(origin)
+        headers = self._cors(normalize_origin(origin))
         events = payload["events"]
         if _privacy_signal() or (
             site.require_consent and payload.get("consent") is not True
@@ -210,16 +221,7 @@ class PrmTrackingController(http.Controller):
                 "Too many events: retry later.",
                 headers=dict(headers, **{"Retry-After": "60"}),
             )
-        httpreq = request.httprequest
-        report = _ingest(
-            site,
-            events,
-            "browser",
-            user_agent=httpreq.headers.get("User-Agent", ""),
-            method=httpreq.method,
-            headers=dict(httpreq.headers),
-            require_visitor=True,
-        )
+        report = _ingest(site, events, "browser", **_browser_hit())
         return request.make_json_response(report, headers=headers)
 
     @staticmethod
@@ -283,7 +285,6 @@ class PrmTrackingController(http.Controller):
         utm = {field: kw[param] for param, field in PIXEL_UTM.items() if kw.get(param)}
         if utm:
             event["utm"] = utm
-        httpreq = request.httprequest
         # a pixel hit need not wait for the WAL flush: after a server crash the
         # last instant of hits may be missing, never half-written (the API,
         # whose callers are told "accepted", stays fully durable)
@@ -294,14 +295,7 @@ class PrmTrackingController(http.Controller):
             env["prm.event"]
             .with_context(allowed_company_ids=[company_id], tracking_disable=True)
             ._ingest(
-                [event],
-                site=site,
-                origin="pixel",
-                user_agent=httpreq.headers.get("User-Agent", ""),
-                method=httpreq.method,
-                headers=dict(httpreq.headers),
-                require_visitor=True,
-                company=company,
+                [event], site=site, origin="pixel", company=company, **_browser_hit()
             )
         )
         if report["rejected"]:
