@@ -296,6 +296,13 @@ class PrmEvent(models.Model):
         if not clean:
             return report
         self.env.flush_all()
+        if site and len(clean) == 1 and not clean[0]["email"] and clean[0]["visitor"]:
+            # the pixel's and the snippet's usual case, in one statement
+            stored = self._ingest_one_anonymous(clean[0], types, site, company, origin)
+            # dropped for privacy (False) still answers "accepted"
+            report["accepted"] = 0 if stored is None else 1
+            report["duplicates"] = 1 if stored is None else 0
+            return report
         valid = len(clean)
         clean = self._drop_untrackable(clean)
         visitors = self._upsert_visitors(clean, site, company, now) if site else {}
@@ -315,6 +322,90 @@ class PrmEvent(models.Model):
         self.invalidate_model()
         self.env["prm.visitor"].invalidate_model()
         return report
+
+    @api.model
+    def _ingest_one_anonymous(self, event, types, site, company, origin):
+        """Visitor upsert + event insert in one statement, for a single event
+        without email.  Returns True (stored), None (duplicate) or False
+        (dropped: the visitor's person is do-not-track or blacklisted)."""
+        utm = self._resolve_utm([event]) if event["utm"] else {}
+        type_id, channel = types[event["type"]]
+        uid, now, moment = self.env.uid, fields.Datetime.now(), event["occurred_at"]
+        payload = {
+            k: v
+            for k, v in (
+                ("properties", event["properties"]),
+                ("user_agent", event["user_agent"]),
+            )
+            if v
+        }
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH v AS (
+                INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
+                    last_seen, create_uid, write_uid, create_date, write_date)
+                VALUES (%(token)s, %(site)s, %(company)s, %(at)s, %(at)s,
+                        %(uid)s, %(uid)s, %(now)s, %(now)s)
+                ON CONFLICT (site_id, token) DO UPDATE
+                   SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
+                       last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
+                       write_date = EXCLUDED.write_date
+                RETURNING id, partner_id, lead_id
+            ), allowed AS (
+                SELECT v.* FROM v
+             LEFT JOIN res_partner p ON p.id = v.partner_id
+             LEFT JOIN crm_lead l ON l.id = v.lead_id
+                 WHERE p.prm_do_not_track IS NOT TRUE AND l.prm_do_not_track IS NOT TRUE
+                   AND NOT EXISTS (
+                       SELECT 1 FROM mail_blacklist b WHERE b.active
+                          AND b.email IN (p.email_normalized, l.email_normalized))
+            ), stored AS (
+                INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id,
+                    partner_id, visitor_id, site_id, origin, external_id, url, title,
+                    referrer, source_id, medium_id, campaign_id, is_bot, bot_reason,
+                    payload, company_id, create_uid, write_uid, create_date, write_date)
+                SELECT %(type)s, %(channel)s, %(at)s, a.lead_id, a.partner_id, a.id,
+                       %(site)s, %(origin)s, %(ext)s, %(url)s, %(title)s, %(referrer)s,
+                       %(source)s::int, %(medium)s::int, %(campaign)s::int, %(is_bot)s,
+                       %(bot_reason)s, %(payload)s::jsonb, %(company)s, %(uid)s,
+                       %(uid)s, %(now)s, %(now)s
+                  FROM allowed a
+                ON CONFLICT DO NOTHING
+                RETURNING lead_id, partner_id
+            )
+            SELECT (SELECT count(*) FROM allowed), (SELECT count(*) FROM stored),
+                   (SELECT lead_id FROM stored), (SELECT partner_id FROM stored)
+                """,
+                token=event["visitor"],
+                site=site.id,
+                company=company.id,
+                at=moment,
+                uid=uid,
+                now=now,
+                type=type_id,
+                channel=channel,
+                origin=origin,
+                ext=event["id"],
+                url=event["url"],
+                title=event["title"],
+                referrer=event["referrer"],
+                source=utm.get(("source", event["utm"].get("source"))),
+                medium=utm.get(("medium", event["utm"].get("medium"))),
+                campaign=utm.get(("campaign", event["utm"].get("campaign"))),
+                is_bot=bool(event["bot_reason"]),
+                bot_reason=event["bot_reason"],
+                payload=json.dumps(payload) if payload else None,
+            )
+        )
+        allowed, stored, lead_id, partner_id = self.env.cr.fetchone()
+        self.env["prm.visitor"].invalidate_model()
+        self.invalidate_model()
+        if not allowed:
+            return False
+        if stored and (lead_id or partner_id):
+            self._recompute_metrics({lead_id}, {partner_id}, now=now)
+        return True if stored else None
 
     @api.model
     def _drop_untrackable(self, events):

@@ -48,6 +48,18 @@ class TestPrmIngest(PrmIngestCommon):
         twice = self._event()
         report = self.ingest([twice, dict(twice)])
         self.assertEqual((report["accepted"], report["duplicates"]), (1, 1))
+        # a single anonymous event (the pixel's one-statement path) too
+        single = self._event(visitor="v-single")
+        self.assertEqual(self.ingest([single])["accepted"], 1)
+        self.assertEqual(
+            self.ingest([single]), {"accepted": 0, "duplicates": 1, "rejected": []}
+        )
+        self.assertEqual(
+            len(
+                self.site_events().filtered(lambda e: e.visitor_id.token == "v-single")
+            ),
+            1,
+        )
 
     def test_ids_are_per_site(self):
         """Two sites may use the same event id."""
