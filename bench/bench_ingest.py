@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import random
+import statistics
 import subprocess
 import threading
 import time
@@ -28,8 +29,8 @@ EVENTS = int(os.environ.get("PRM_BENCH_EVENTS", "100000"))
 BATCH = 1000
 CLIENTS = 2
 VISITORS = EVENTS // 5
-PIXEL_ROUNDS = 4
-PIXEL_SECONDS = 4.0
+PIXEL_ROUNDS = 8
+PIXEL_SECONDS = 3.0
 PIXEL_CLIENTS = 4
 SECRET = "prm_sk_bench_" + "x" * 40
 PUBLIC = "prm_pk_bench"
@@ -301,6 +302,7 @@ def run(ctx):
     orm_rate = EVENTS / orm_seconds
     health_rate = sum(health) / len(health)
     pixel_rate = sum(pixel) / len(pixel)
+    median_ratio = statistics.median(p / h for p, h in zip(pixel, health, strict=True))
     rows = [
         (
             f"events through `POST /prm/api/v1/events` ({CLIENTS} clients, "
@@ -338,7 +340,11 @@ def run(ctx):
             f"{pixel_rate:,.0f} req/s ({pixel_fail} failed)",
             "",
         ),
-        ("**pixel / health**", f"**{pixel_rate / health_rate:.0%}**", ">= 80%"),
+        (
+            "**pixel / health**: ratio of the means; median of the per-round ratios",
+            f"**{pixel_rate / health_rate:.0%}**; {median_ratio:.0%}",
+            ">= 80%",
+        ),
     ]
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     return (
