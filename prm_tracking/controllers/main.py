@@ -20,7 +20,6 @@ from psycopg2 import errorcodes
 
 from odoo import SUPERUSER_ID, http
 from odoo.http import request
-from odoo.tools import SQL
 
 from ..engine.events import MAX_BODY_BYTES, MAX_EVENTS
 from ..models.prm_tracking_site import normalize_origin
@@ -285,17 +284,22 @@ class PrmTrackingController(http.Controller):
         utm = {field: kw[param] for param, field in PIXEL_UTM.items() if kw.get(param)}
         if utm:
             event["utm"] = utm
-        # a pixel hit need not wait for the WAL flush: after a server crash the
-        # last instant of hits may be missing, never half-written (the API,
-        # whose callers are told "accepted", stays fully durable)
-        env.cr.execute(SQL("SET LOCAL synchronous_commit TO OFF"))
         site = env["prm.tracking.site"].browse(site_id)
         company = env["res.company"].browse(company_id)
         report = (
             env["prm.event"]
             .with_context(allowed_company_ids=[company_id], tracking_disable=True)
             ._ingest(
-                [event], site=site, origin="pixel", company=company, **_browser_hit()
+                [event],
+                site=site,
+                origin="pixel",
+                company=company,
+                # a pixel hit need not wait for the WAL flush (the last instant
+                # of hits may be missing after a server crash, never half
+                # written); the API, whose callers are told "accepted", stays
+                # fully durable
+                async_commit=True,
+                **_browser_hit(),
             )
         )
         if report["rejected"]:

@@ -256,6 +256,7 @@ class PrmEvent(models.Model):
         headers=None,
         require_visitor=False,
         company=None,
+        async_commit=False,
     ):
         """Validate and store a batch of events; return the per-event report.
 
@@ -298,7 +299,9 @@ class PrmEvent(models.Model):
         self.env.flush_all()
         if site and len(clean) == 1 and not clean[0]["email"] and clean[0]["visitor"]:
             # the pixel's and the snippet's usual case, in one statement
-            stored = self._ingest_one_anonymous(clean[0], types, site, company, origin)
+            stored = self._ingest_one_anonymous(
+                clean[0], types, site, company, origin, async_commit=async_commit
+            )
             # dropped for privacy (False) still answers "accepted"
             report["accepted"] = 0 if stored is None else 1
             report["duplicates"] = 1 if stored is None else 0
@@ -324,10 +327,17 @@ class PrmEvent(models.Model):
         return report
 
     @api.model
-    def _ingest_one_anonymous(self, event, types, site, company, origin):
+    def _ingest_one_anonymous(
+        self, event, types, site, company, origin, async_commit=False
+    ):
         """Visitor upsert + event insert in one statement, for a single event
         without email.  Returns True (stored), None (duplicate) or False
-        (dropped: the visitor's person is do-not-track or blacklisted)."""
+        (dropped: the visitor's person is do-not-track or blacklisted).
+
+        ``async_commit``: this transaction's commit need not wait for the WAL
+        flush (after a server crash the last instant of such hits may be
+        missing, never half-written).
+        """
         utm = self._resolve_utm([event]) if event["utm"] else {}
         type_id, channel = types[event["type"]]
         uid, now, moment = self.env.uid, fields.Datetime.now(), event["occurred_at"]
@@ -376,7 +386,11 @@ class PrmEvent(models.Model):
             )
             SELECT (SELECT count(*) FROM allowed), (SELECT count(*) FROM stored),
                    (SELECT lead_id FROM stored), (SELECT partner_id FROM stored)
+                   %(async_commit)s
                 """,
+                async_commit=SQL(", set_config('synchronous_commit', 'off', true)")
+                if async_commit
+                else SQL(),
                 token=event["visitor"],
                 site=site.id,
                 company=company.id,
@@ -398,7 +412,7 @@ class PrmEvent(models.Model):
                 payload=json.dumps(payload) if payload else None,
             )
         )
-        allowed, stored, lead_id, partner_id = self.env.cr.fetchone()
+        allowed, stored, lead_id, partner_id = self.env.cr.fetchone()[:4]
         self.env["prm.visitor"].invalidate_model()
         self.invalidate_model()
         if not allowed:
