@@ -12,13 +12,11 @@ class PrmVisitor(models.Model):
     _rec_name = "token"
     _check_company_auto = True
 
-    token = fields.Char(required=True, readonly=True, index=True)
+    # token and site are indexed by the unique (site_id, token) constraint;
+    # no index on last_seen, which every hit rewrites: updates stay HOT
+    token = fields.Char(required=True, readonly=True)
     site_id = fields.Many2one(
-        "prm.tracking.site",
-        required=True,
-        ondelete="cascade",
-        readonly=True,
-        index=True,
+        "prm.tracking.site", required=True, ondelete="cascade", readonly=True
     )
     partner_id = fields.Many2one(
         "res.partner", ondelete="set null", index="btree_not_null"
@@ -27,12 +25,11 @@ class PrmVisitor(models.Model):
         "crm.lead", ondelete="set null", index="btree_not_null", check_company=True
     )
     first_seen = fields.Datetime(readonly=True)
-    last_seen = fields.Datetime(readonly=True, index=True)
+    last_seen = fields.Datetime(readonly=True)
     company_id = fields.Many2one(
         "res.company",
         required=True,
         readonly=True,
-        index=True,
         default=lambda self: self.env.company,
     )
     event_ids = fields.One2many("prm.event", "visitor_id")
