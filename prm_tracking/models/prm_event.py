@@ -27,6 +27,13 @@ STITCHING_TYPES = ("identify", "registration")
 PURGE_BATCH = 10000
 METRICS_BATCH = 5000
 RETENTION_PARAM = "prm_tracking.retention_days"
+# a known visitor's row is rewritten only when its span really changes: an
+# earlier first hit, or a last hit 30+ minutes later (a new session); most
+# hits of a browsing session are then a pure insert of the event
+VISITOR_STALE = SQL(
+    "(EXCLUDED.first_seen < prm_visitor.first_seen "
+    "OR EXCLUDED.last_seen > prm_visitor.last_seen + interval '30 minutes')"
+)
 DEFAULT_RETENTION_DAYS = 730
 
 
@@ -361,9 +368,16 @@ class PrmEvent(models.Model):
                    SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
                        last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
                        write_date = EXCLUDED.write_date
+                 WHERE %(stale)s
                 RETURNING id, partner_id, lead_id
+            ), visitor AS (
+                SELECT id, partner_id, lead_id FROM v
+                 UNION ALL
+                SELECT id, partner_id, lead_id FROM prm_visitor
+                 WHERE site_id = %(site)s AND token = %(token)s
+                   AND NOT EXISTS (SELECT 1 FROM v)
             ), allowed AS (
-                SELECT v.* FROM v
+                SELECT v.* FROM visitor v
              LEFT JOIN res_partner p ON p.id = v.partner_id
              LEFT JOIN crm_lead l ON l.id = v.lead_id
                  WHERE p.prm_do_not_track IS NOT TRUE AND l.prm_do_not_track IS NOT TRUE
@@ -392,6 +406,7 @@ class PrmEvent(models.Model):
                 if async_commit
                 else SQL(),
                 token=event["visitor"],
+                stale=VISITOR_STALE,
                 site=site.id,
                 company=company.id,
                 at=moment,
@@ -594,16 +609,27 @@ class PrmEvent(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-            INSERT INTO prm_visitor (token, site_id, company_id, first_seen, last_seen,
-                                     create_uid, write_uid, create_date, write_date)
-            VALUES %s
-            ON CONFLICT (site_id, token) DO UPDATE
-               SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
-                   last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
-                   write_date = EXCLUDED.write_date
-            RETURNING token, id, partner_id, lead_id
+            WITH up AS (
+                INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
+                    last_seen, create_uid, write_uid, create_date, write_date)
+                VALUES %(values)s
+                ON CONFLICT (site_id, token) DO UPDATE
+                   SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
+                       last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
+                       write_date = EXCLUDED.write_date
+                 WHERE %(stale)s
+                RETURNING token, id, partner_id, lead_id
+            )
+            SELECT token, id, partner_id, lead_id FROM up
+             UNION ALL
+            SELECT token, id, partner_id, lead_id FROM prm_visitor
+             WHERE site_id = %(site)s AND token = ANY(%(tokens)s)
+               AND token NOT IN (SELECT token FROM up)
                 """,
-                values,
+                values=values,
+                stale=VISITOR_STALE,
+                site=site.id,
+                tokens=sorted(spans),
             )
         )
         return {row[0]: list(row[1:]) for row in self.env.cr.fetchall()}

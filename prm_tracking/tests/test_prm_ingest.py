@@ -283,3 +283,24 @@ class TestPrmIngest(PrmIngestCommon):
         report = self.ingest([self._event(visitor="v-dnt")])
         self.assertEqual(report["accepted"], 1)
         self.assertEqual(len(self.site_events()), 1)
+
+    def test_visitor_span(self):
+        """Visitor first/last seen follow its hits, refreshed per 30-minute session."""
+        noon = datetime(2026, 6, 15, 12, 0, 0)
+        with freeze_time(noon + timedelta(hours=3)):
+            self.ingest([self._event(visitor="v-span", at=noon)])
+            visitor = self.env["prm.visitor"].search([("token", "=", "v-span")])
+            self.ingest([self._event(visitor="v-span", at=noon + timedelta(minutes=5))])
+            self.assertEqual(visitor.last_seen, noon)  # same session: row untouched
+            self.ingest([self._event(visitor="v-span", at=noon + timedelta(hours=1))])
+            self.assertEqual(visitor.last_seen, noon + timedelta(hours=1))
+            self.ingest(
+                [
+                    self._event(visitor="v-span", at=noon - timedelta(days=1)),
+                    self._event(visitor="v-other", at=noon),
+                ]
+            )
+            self.assertEqual(visitor.first_seen, noon - timedelta(days=1))
+            self.assertEqual(
+                len(self.site_events().filtered(lambda e: e.visitor_id == visitor)), 4
+            )
