@@ -352,7 +352,7 @@ class PrmEvent(models.Model):
             k: v
             for k, v in (
                 ("properties", event["properties"]),
-                ("user_agent", event["user_agent"]),
+                ("user_agent", event["user_agent"] if event["bot_reason"] else None),
             )
             if v
         }
@@ -805,7 +805,11 @@ class PrmEvent(models.Model):
                 for k, v in (
                     ("properties", event["properties"]),
                     ("profile", event["profile"] or None),
-                    ("user_agent", event["user_agent"]),
+                    # kept only as evidence of a bot verdict (less personal data)
+                    (
+                        "user_agent",
+                        event["user_agent"] if event["bot_reason"] else None,
+                    ),
                 )
                 if v
             }
