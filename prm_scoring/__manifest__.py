@@ -14,7 +14,10 @@
     "data": [
         "security/prm_scoring_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
         "views/prm_scoring_ruleset_views.xml",
+        "views/prm_scoring_rule_views.xml",
+        "views/crm_lead_views.xml",
         "views/prm_scoring_menus.xml",
     ],
     "demo": ["demo/prm_scoring_ruleset_demo.xml"],

@@ -44,6 +44,19 @@ class PrmScoringRuleset(models.Model):
         "this many days.",
     )
     notes = fields.Text()
+    rule_ids = fields.One2many("prm.scoring.rule", "ruleset_id", string="Rules")
+    fit_rule_ids = fields.One2many(
+        "prm.scoring.rule",
+        "ruleset_id",
+        domain=[("kind", "=", "fit")],
+        string="Fit Rules",
+    )
+    engagement_rule_ids = fields.One2many(
+        "prm.scoring.rule",
+        "ruleset_id",
+        domain=[("kind", "=", "engagement")],
+        string="Engagement Rules",
+    )
 
     _sql_constraints = [
         (
@@ -103,6 +116,7 @@ class PrmScoringRuleset(models.Model):
         """Archive this rule set and open a copy of it as the next version."""
         self.ensure_one()
         new = self.copy({"version": self.version + 1, "active": False})
+        self.rule_ids.copy({"ruleset_id": new.id})
         self.active = False
         new.active = True
         return {

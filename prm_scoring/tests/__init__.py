@@ -1,1 +1,2 @@
 from . import test_prm_scoring_ruleset
+from . import test_prm_scoring_rule

@@ -1,0 +1,182 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import threading
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..engine import Event, Ruleset, score_lead
+
+GRADES = [(g, g) for g in "ABCDEF"]
+RESCORE_BATCH = 5000
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    prm_fit_score = fields.Float(
+        string="Fit Score",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+    )
+    prm_engagement_score = fields.Float(
+        string="Engagement Score",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+    )
+    prm_score = fields.Float(
+        string="Score",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+        help="0-100: the fit and engagement scores weighted by the active rule set.",
+    )
+    prm_grade = fields.Selection(
+        GRADES, string="Grade", readonly=True, copy=False, help="A-F, from the fit."
+    )
+    prm_score_updated_at = fields.Datetime(
+        string="Score Updated On", readonly=True, copy=False
+    )
+
+    def _prm_score_all(self, now=None):
+        """{lead id: engine Score} for these leads, from their events and the
+        active rule set of their company (leads without one are skipped)."""
+        now = now or fields.Datetime.now()
+        leads = self.sudo().with_context(active_test=False).exists()
+        results = {}
+        Ruleset_ = self.env["prm.scoring.ruleset"].sudo()
+        for company in leads.company_id | self.env.company:
+            group = leads.filtered(
+                lambda lead, company=company: (lead.company_id or self.env.company)
+                == company
+            )
+            ruleset = Ruleset_._get_active(company)
+            if not group or not ruleset:
+                continue
+            rules = ruleset.rule_ids.filtered("active")
+            fit_rules = rules.filtered(lambda r: r.kind == "fit")
+            engagement = [r._to_engine() for r in rules - fit_rules]
+            matches = {lead_id: [] for lead_id in group.ids}
+            for rule in fit_rules:
+                matched = group.search(rule._fit_domain() + [("id", "in", group.ids)])
+                for lead_id in matched.ids:
+                    matches[lead_id].append(rule._to_engine())
+            events = group._prm_scoring_events()
+            settings = Ruleset(
+                fit_weight=ruleset.fit_weight,
+                engagement_weight=ruleset.engagement_weight,
+                fit_cap=ruleset.fit_cap,
+                engagement_cap=ruleset.engagement_cap,
+            )
+            for lead_id in group.ids:
+                results[lead_id] = score_lead(
+                    matches[lead_id], events.get(lead_id, []), engagement, settings, now
+                )
+        return results
+
+    def _prm_scoring_events(self):
+        """{lead id: [engine Event]} in one query."""
+        self.env["prm.event"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT e.lead_id, e.id, t.code, e.occurred_at, COALESCE(e.url, ''),
+                   COALESCE(s.name, ''), COALESCE(m.name, ''), COALESCE(c.name, ''),
+                   e.payload -> 'properties', COALESCE(e.is_bot, false)
+              FROM prm_event e
+              JOIN prm_event_type t ON t.id = e.event_type_id
+         LEFT JOIN utm_source s ON s.id = e.source_id
+         LEFT JOIN utm_medium m ON m.id = e.medium_id
+         LEFT JOIN utm_campaign c ON c.id = e.campaign_id
+             WHERE e.lead_id = ANY(%s)
+                """,
+                self.ids,
+            )
+        )
+        events = {}
+        for row in self.env.cr.fetchall():
+            events.setdefault(row[0], []).append(
+                Event(
+                    id=row[1],
+                    type=row[2],
+                    occurred_at=row[3],
+                    url=row[4],
+                    source=row[5],
+                    medium=row[6],
+                    campaign=row[7],
+                    properties=row[8] or {},
+                    is_bot=row[9],
+                )
+            )
+        return events
+
+    def _prm_rescore(self, now=None):
+        """Score these leads and store the result (one UPDATE)."""
+        now = now or fields.Datetime.now()
+        scores = self._prm_score_all(now=now)
+        if not scores:
+            return scores
+        values = SQL(", ").join(
+            SQL(
+                "(%s, %s::numeric, %s::numeric, %s::numeric, %s)",
+                lead_id,
+                s.fit,
+                s.engagement,
+                s.total,
+                s.grade,
+            )
+            for lead_id, s in sorted(scores.items())
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE crm_lead l
+               SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
+                   prm_score = v.total, prm_grade = v.grade,
+                   prm_score_updated_at = %s
+              FROM (VALUES %s) AS v(id, fit, eng, total, grade)
+             WHERE l.id = v.id
+                """,
+                now,
+                values,
+            )
+        )
+        self.invalidate_model(
+            [
+                "prm_fit_score",
+                "prm_engagement_score",
+                "prm_score",
+                "prm_grade",
+                "prm_score_updated_at",
+            ]
+        )
+        return scores
+
+    @api.model
+    def _cron_prm_rescore_all(self, batch_size=RESCORE_BATCH, now=None):
+        """Full recompute (daily, for decay; and after rule changes), batched."""
+        now = now or fields.Datetime.now()
+        last_id, done = 0, 0
+        while True:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM crm_lead WHERE id > %s ORDER BY id LIMIT %s",
+                    last_id,
+                    batch_size,
+                )
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                break
+            self.browse(ids)._prm_rescore(now=now)
+            done += len(ids)
+            last_id = ids[-1]
+            if not getattr(threading.current_thread(), "testing", False):
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
+        return done

@@ -1,0 +1,183 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import random
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from odoo.addons.prm_tracking.tests.common import PrmIngestCommon
+
+NOON = datetime(2026, 6, 15, 12, 0, 0)
+
+
+@tagged("post_install", "-at_install", "prm_scoring")
+class TestPrmScoringRule(PrmIngestCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Ruleset = cls.env["prm.scoring.ruleset"]
+        Ruleset.search([("company_id", "=", cls.company.id)]).write({"active": False})
+        cls.ruleset = Ruleset.create(
+            {
+                "name": "Rules under test",
+                "fit_weight": 40,
+                "engagement_weight": 60,
+                "fit_cap": 50,
+                "engagement_cap": 40,
+            }
+        )
+        types = {t.code: t for t in cls.env["prm.event.type"].search([])}
+        cls.env["prm.scoring.rule"].create(
+            [
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Belgium",
+                    "kind": "fit",
+                    "points": 30,
+                    "domain": "[('country_id.code', '=', 'BE')]",
+                },
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Personal email",
+                    "kind": "fit",
+                    "points": -10,
+                    "domain": "[('email_from', 'ilike', '@gmail.com')]",
+                },
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Pricing page",
+                    "kind": "engagement",
+                    "event_type_id": types["page_view"].id,
+                    "points": 5,
+                    "half_life_days": 14,
+                    "max_points": 20,
+                    "url_pattern": "*/pricing*",
+                },
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Email click",
+                    "kind": "engagement",
+                    "event_type_id": types["email_click"].id,
+                    "points": 8,
+                    "half_life_days": 30,
+                },
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Unsubscribe",
+                    "kind": "engagement",
+                    "event_type_id": types["unsubscribe"].id,
+                    "points": -15,
+                },
+            ]
+        )
+        cls.be_lead = cls.env["crm.lead"].create(
+            {
+                "name": "Belgian prospect",
+                "email_from": "be@example.com",
+                "country_id": cls.env.ref("base.be").id,
+            }
+        )
+
+    def test_rules_to_fields(self):
+        """Fit and engagement rules give the documented score, grade and parts."""
+        with freeze_time(NOON):
+            self.ingest(
+                [
+                    self._event(
+                        email="be@example.com", url="https://x.com/pricing", at=NOON
+                    ),
+                    self._event(
+                        email="be@example.com", url="https://x.com/blog", at=NOON
+                    ),
+                    self._event("email_click", email="be@example.com", at=NOON),
+                ]
+            )
+        lead = self.be_lead
+        # fit 30/50 = 60; engagement (5 + 8)/40 = 32.5; 0.4*60 + 0.6*32.5 = 43.5
+        self.assertEqual((lead.prm_fit_score, lead.prm_grade), (60.0, "B"))
+        self.assertEqual(lead.prm_engagement_score, 32.5)
+        self.assertEqual(lead.prm_score, 43.5)
+        self.assertEqual(lead.prm_score_updated_at, NOON)
+
+    def test_decay_over_time(self):
+        """Scores decay as time passes when the daily recompute runs."""
+        with freeze_time(NOON):
+            self.ingest([self._event("email_click", email="be@example.com", at=NOON)])
+        self.assertEqual(self.be_lead.prm_engagement_score, 20.0)  # 8 / 40
+        with freeze_time(NOON + timedelta(days=30)):
+            self.env["crm.lead"]._cron_prm_rescore_all()
+        self.assertEqual(self.be_lead.prm_engagement_score, 10.0)  # half-life 30 days
+
+    def test_incremental_equals_full_recompute(self):
+        """Scores reached event by event equal a full recompute at the same instant."""
+        rnd = random.Random(42)
+        leads = self.env["crm.lead"].create(
+            [
+                {
+                    "name": f"Random lead {i}",
+                    "email_from": f"r{i}@{rnd.choice(['gmail.com', 'acme.com'])}",
+                    "country_id": rnd.choice([self.env.ref("base.be").id, False]),
+                }
+                for i in range(12)
+            ]
+        )
+        with freeze_time(NOON):
+            for _batch in range(8):
+                events = []
+                for _i in range(rnd.randint(1, 15)):
+                    lead = rnd.choice(leads)
+                    events.append(
+                        self._event(
+                            rnd.choice(["page_view", "email_click", "unsubscribe"]),
+                            email=lead.email_from,
+                            url=rnd.choice(
+                                ["https://x.com/pricing", "https://x.com/a"]
+                            ),
+                            at=NOON - timedelta(days=rnd.uniform(0, 60)),
+                        )
+                    )
+                self.ingest(events)
+            incremental = {
+                lead.id: (lead.prm_fit_score, lead.prm_engagement_score, lead.prm_score)
+                for lead in leads
+            }
+            self.env["crm.lead"]._cron_prm_rescore_all()
+        leads.invalidate_recordset()
+        full = {
+            lead.id: (lead.prm_fit_score, lead.prm_engagement_score, lead.prm_score)
+            for lead in leads
+        }
+        self.assertEqual(incremental, full)
+        self.assertTrue(any(score[2] > 0 for score in full.values()))
+
+    def test_rule_validation(self):
+        """An engagement rule needs an event type; a fit rule needs a valid filter."""
+        with self.assertRaises(ValidationError):
+            self.env["prm.scoring.rule"].create(
+                {
+                    "ruleset_id": self.ruleset.id,
+                    "name": "x",
+                    "kind": "engagement",
+                    "points": 1,
+                }
+            )
+        with self.assertRaises(ValidationError):
+            self.env["prm.scoring.rule"].create(
+                {
+                    "ruleset_id": self.ruleset.id,
+                    "name": "y",
+                    "kind": "fit",
+                    "points": 1,
+                    "domain": "[('no_such_field', '=', 1)]",
+                }
+            )
+
+    def test_new_version_copies_rules(self):
+        """A new version of a rule set carries its rules along."""
+        action = self.ruleset.action_new_version()
+        new = self.env["prm.scoring.ruleset"].browse(action["res_id"])
+        self.assertEqual(len(new.rule_ids), 5)
+        self.assertEqual(len(self.ruleset.rule_ids), 5)
