@@ -1,9 +1,11 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import threading
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
 
 from ..engine import Event, Ruleset, score_lead
 
@@ -42,6 +44,66 @@ class CrmLead(models.Model):
     prm_score_updated_at = fields.Datetime(
         string="Score Updated On", readonly=True, copy=False
     )
+
+    prm_score_explanation = fields.Html(
+        string="Why this score",
+        compute="_compute_prm_score_explanation",
+        sanitize=False,
+        groups="prm_tracking.group_prm_user",
+    )
+
+    def _compute_prm_score_explanation(self):
+        """The rules and events behind the score now, summing to it exactly."""
+        for lead in self:
+            score = lead.id and lead._prm_score_all().get(lead.id)
+            lead.prm_score_explanation = lead._prm_render_explanation(score)
+
+    def _prm_render_explanation(self, score):
+        if not score:
+            return Markup("<p class='text-muted'>%s</p>") % self.env._(
+                "Not scored: no active scoring rule set for this company."
+            )
+        rules = (
+            self.env["prm.scoring.rule"]
+            .sudo()
+            .browse({c.rule_id for c in score.contributions})
+        )
+        names = {rule.id: rule.name for rule in rules}
+        events = (
+            self.env["prm.event"]
+            .sudo()
+            .browse([c.event_id for c in score.contributions if c.event_id])
+        )
+        labels = {
+            event.id: f"{event.event_type_id.name}, {event.occurred_at:%Y-%m-%d %H:%M}"
+            for event in events
+        }
+        rows = Markup("").join(
+            Markup(
+                "<tr><td>%s</td><td>%s</td><td>%s</td><td class='text-end'>%s</td></tr>"
+            )
+            % (
+                self.env._("Fit") if c.kind == "fit" else self.env._("Engagement"),
+                names.get(c.rule_id, ""),
+                labels.get(c.event_id, ""),
+                f"{c.points:+.2f}",
+            )
+            for c in sorted(score.contributions, key=lambda c: -abs(c.points))
+        )
+        return Markup(
+            "<table class='table table-sm'><thead><tr><th>%s</th><th>%s</th>"
+            "<th>%s</th><th class='text-end'>%s</th></tr></thead><tbody>%s</tbody>"
+            "<tfoot><tr><th colspan='3'>%s</th><th class='text-end'>%s</th></tr>"
+            "</tfoot></table>"
+        ) % (
+            self.env._("Part"),
+            self.env._("Rule"),
+            self.env._("Event"),
+            self.env._("Points"),
+            rows,
+            self.env._("Score (grade %(grade)s)", grade=score.grade),
+            f"{score.total:.2f}",
+        )
 
     def _prm_score_all(self, now=None):
         """{lead id: engine Score} for these leads, from their events and the
@@ -176,7 +238,6 @@ class CrmLead(models.Model):
             self.browse(ids)._prm_rescore(now=now)
             done += len(ids)
             last_id = ids[-1]
-            if not getattr(threading.current_thread(), "testing", False):
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            commit_cron_batch(self.env)
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
         return done

@@ -181,3 +181,23 @@ class TestPrmScoringRule(PrmIngestCommon):
         new = self.env["prm.scoring.ruleset"].browse(action["res_id"])
         self.assertEqual(len(new.rule_ids), 5)
         self.assertEqual(len(self.ruleset.rule_ids), 5)
+
+    def test_explanation_sums_to_score(self):
+        """The explanation lists the rules and events behind the score, which add up."""
+        with freeze_time(NOON):
+            self.ingest(
+                [
+                    self._event(
+                        email="be@example.com", url="https://x.com/pricing", at=NOON
+                    ),
+                    self._event("email_click", email="be@example.com", at=NOON),
+                ]
+            )
+            score = self.be_lead._prm_score_all()[self.be_lead.id]
+            html = str(self.be_lead.prm_score_explanation)
+        self.assertAlmostEqual(sum(c.points for c in score.contributions), score.total)
+        self.assertEqual(score.total, self.be_lead.prm_score)
+        self.assertIn("Belgium", html)
+        self.assertIn("Pricing page", html)
+        self.assertIn("Email click", html)
+        self.assertIn(f"{score.total:.2f}", html)

@@ -1013,7 +1013,7 @@ class PrmEvent(models.Model):
         self.env["prm.visitor"].invalidate_model()
         _logger.info("PRM purge: %s events deleted, %s left", len(deleted), remaining)
         self.env["ir.cron"]._notify_progress(done=len(deleted), remaining=remaining)
-        _commit_if_not_testing(self.env)
+        commit_cron_batch(self.env)
 
     @api.model
     def _cron_refresh_metrics(self, batch_size=METRICS_BATCH):
@@ -1046,7 +1046,7 @@ class PrmEvent(models.Model):
                     self._recompute_metrics(partner_ids=ids)
                 done += len(ids)
                 last_id = ids[-1]
-                _commit_if_not_testing(self.env)
+                commit_cron_batch(self.env)
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
 
     @api.model
@@ -1095,7 +1095,10 @@ def _seconds_after_delivery(event):
     return (event["occurred_at"] - moment).total_seconds()
 
 
-def _commit_if_not_testing(env):
-    """Commit between cron batches, except in tests (Odoo's own pattern)."""
-    if not getattr(threading.current_thread(), "testing", False):
+def commit_cron_batch(env):
+    """Commit between batches of a running cron job (never in tests, never when
+    the method is called from elsewhere, e.g. during an install)."""
+    if env.context.get("ir_cron_progress_id") and not getattr(
+        threading.current_thread(), "testing", False
+    ):
         env.cr.commit()  # pylint: disable=invalid-commit
