@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "views/prm_scoring_ruleset_views.xml",
         "views/prm_scoring_rule_views.xml",
+        "views/prm_score_entry_views.xml",
         "views/crm_lead_views.xml",
         "views/prm_scoring_menus.xml",
     ],

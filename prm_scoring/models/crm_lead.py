@@ -11,6 +11,7 @@ from ..engine import Event, Ruleset, score_lead
 
 GRADES = [(g, g) for g in "ABCDEF"]
 RESCORE_BATCH = 5000
+RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
 
 
 class CrmLead(models.Model):
@@ -105,9 +106,14 @@ class CrmLead(models.Model):
             f"{score.total:.2f}",
         )
 
-    def _prm_score_all(self, now=None):
+    prm_score_entry_ids = fields.One2many(
+        "prm.score.entry", "lead_id", string="Score History", readonly=True
+    )
+
+    def _prm_score_all(self, now=None, rulesets=None):
         """{lead id: engine Score} for these leads, from their events and the
-        active rule set of their company (leads without one are skipped)."""
+        active rule set of their company (leads without one are skipped).
+        ``rulesets``, if given, is filled with {lead id: rule set id}."""
         now = now or fields.Datetime.now()
         leads = self.sudo().with_context(active_test=False).exists()
         results = {}
@@ -136,6 +142,8 @@ class CrmLead(models.Model):
                 engagement_cap=ruleset.engagement_cap,
             )
             for lead_id in group.ids:
+                if rulesets is not None:
+                    rulesets[lead_id] = (ruleset.id, company.id)
                 results[lead_id] = score_lead(
                     matches[lead_id], events.get(lead_id, []), engagement, settings, now
                 )
@@ -177,37 +185,62 @@ class CrmLead(models.Model):
             )
         return events
 
-    def _prm_rescore(self, now=None):
-        """Score these leads and store the result (one UPDATE)."""
+    def _prm_rescore(self, now=None, reason="recompute"):
+        """Score these leads, store the result and append the ledger entries
+        of changes of at least one point: one statement."""
         now = now or fields.Datetime.now()
-        scores = self._prm_score_all(now=now)
+        rulesets = {}
+        scores = self._prm_score_all(now=now, rulesets=rulesets)
         if not scores:
             return scores
         values = SQL(", ").join(
             SQL(
-                "(%s, %s::numeric, %s::numeric, %s::numeric, %s)",
+                "(%s, %s::numeric, %s::numeric, %s::numeric, %s, %s::int, %s::int)",
                 lead_id,
                 s.fit,
                 s.engagement,
                 s.total,
                 s.grade,
+                *rulesets[lead_id],
             )
             for lead_id, s in sorted(scores.items())
         )
+        uid = self.env.uid
         self.env.cr.execute(
             SQL(
                 """
-            UPDATE crm_lead l
-               SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
-                   prm_score = v.total, prm_grade = v.grade,
-                   prm_score_updated_at = %s
-              FROM (VALUES %s) AS v(id, fit, eng, total, grade)
-             WHERE l.id = v.id
+            WITH v(id, fit, eng, total, grade, ruleset, company) AS (VALUES %(values)s),
+            last AS (
+                SELECT DISTINCT ON (e.lead_id) e.lead_id, e.new_score
+                  FROM prm_score_entry e
+                 WHERE e.lead_id IN (SELECT id FROM v)
+              ORDER BY e.lead_id, e.id DESC
+            ),
+            upd AS (
+                UPDATE crm_lead l
+                   SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
+                       prm_score = v.total, prm_grade = v.grade,
+                       prm_score_updated_at = %(now)s
+                  FROM v
+                 WHERE l.id = v.id
+             RETURNING l.id
+            )
+            INSERT INTO prm_score_entry (lead_id, ruleset_id, company_id, computed_at,
+                old_score, new_score, delta, reason, create_uid, write_uid,
+                create_date, write_date)
+            SELECT v.id, v.ruleset, v.company, %(now)s, COALESCE(last.new_score, 0),
+                   v.total, v.total - COALESCE(last.new_score, 0), %(reason)s,
+                   %(uid)s, %(uid)s, %(now)s, %(now)s
+              FROM v LEFT JOIN last ON last.lead_id = v.id
+             WHERE abs(v.total - COALESCE(last.new_score, 0)) >= 1
                 """,
-                now,
-                values,
+                values=values,
+                now=now,
+                reason=reason,
+                uid=uid,
             )
         )
+        self.env["prm.score.entry"].invalidate_model()
         self.invalidate_model(
             [
                 "prm_fit_score",
@@ -223,6 +256,9 @@ class CrmLead(models.Model):
     def _cron_prm_rescore_all(self, batch_size=RESCORE_BATCH, now=None):
         """Full recompute (daily, for decay; and after rule changes), batched."""
         now = now or fields.Datetime.now()
+        params = self.env["ir.config_parameter"].sudo()
+        reason = "rule_change" if params.get_param(RULES_CHANGED_PARAM) else "decay"
+        params.set_param(RULES_CHANGED_PARAM, False)
         last_id, done = 0, 0
         while True:
             self.env.cr.execute(
@@ -235,7 +271,7 @@ class CrmLead(models.Model):
             ids = [row[0] for row in self.env.cr.fetchall()]
             if not ids:
                 break
-            self.browse(ids)._prm_rescore(now=now)
+            self.browse(ids)._prm_rescore(now=now, reason=reason)
             done += len(ids)
             last_id = ids[-1]
             commit_cron_batch(self.env)

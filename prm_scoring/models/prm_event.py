@@ -12,5 +12,5 @@ class PrmEvent(models.Model):
         res = super()._recompute_metrics(lead_ids, partner_ids, now=now)
         ids = sorted(i for i in lead_ids if i)
         if ids:
-            self.env["crm.lead"].browse(ids)._prm_rescore(now=now)
+            self.env["crm.lead"].browse(ids)._prm_rescore(now=now, reason="event")
         return res

@@ -85,6 +85,22 @@ class PrmScoringRule(models.Model):
                         )
                     ) from exc
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        self.env["prm.scoring.ruleset"]._prm_rules_changed()
+        return rules
+
+    def write(self, vals):
+        res = super().write(vals)
+        self.env["prm.scoring.ruleset"]._prm_rules_changed()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env["prm.scoring.ruleset"]._prm_rules_changed()
+        return res
+
     def _fit_domain(self):
         self.ensure_one()
         return safe_eval(self.domain or "[]")

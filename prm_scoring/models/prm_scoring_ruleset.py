@@ -3,6 +3,15 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+SCORING_FIELDS = {
+    "active",
+    "company_id",
+    "fit_weight",
+    "engagement_weight",
+    "fit_cap",
+    "engagement_cap",
+}
+
 
 class PrmScoringRuleset(models.Model):
     """A versioned set of scoring rules; one is active per company."""
@@ -103,6 +112,28 @@ class PrmScoringRuleset(models.Model):
                         company=company.name,
                     )
                 )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rulesets = super().create(vals_list)
+        self._prm_rules_changed()
+        return rulesets
+
+    def write(self, vals):
+        res = super().write(vals)
+        if set(vals) & SCORING_FIELDS:
+            self._prm_rules_changed()
+        return res
+
+    @api.model
+    def _prm_rules_changed(self):
+        """Rescore every lead soon, and say why in the score ledger."""
+        self.env["ir.config_parameter"].sudo().set_param(
+            "prm_scoring.rules_changed", "1"
+        )
+        cron = self.env.ref("prm_scoring.ir_cron_prm_rescore", raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
 
     @api.model
     def _get_active(self, company=None):

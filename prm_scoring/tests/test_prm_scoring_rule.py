@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from odoo.addons.prm_tracking.tests.common import PrmIngestCommon
@@ -201,3 +201,30 @@ class TestPrmScoringRule(PrmIngestCommon):
         self.assertIn("Pricing page", html)
         self.assertIn("Email click", html)
         self.assertIn(f"{score.total:.2f}", html)
+
+    def test_score_ledger(self):
+        """Changes of a point or more go to the ledger, chained, with their reason."""
+        self.env["ir.config_parameter"].set_param("prm_scoring.rules_changed", False)
+        with freeze_time(NOON):
+            self.ingest([self._event("email_click", email="be@example.com", at=NOON)])
+        with freeze_time(NOON + timedelta(days=60)):
+            self.env["crm.lead"]._cron_prm_rescore_all()
+        self.ruleset.write({"fit_weight": 50, "engagement_weight": 50})
+        with freeze_time(NOON + timedelta(days=60)):
+            self.env["crm.lead"]._cron_prm_rescore_all()
+        entries = self.be_lead.prm_score_entry_ids.sorted("id")
+        self.assertEqual(entries.mapped("reason"), ["event", "decay", "rule_change"])
+        for previous, entry in zip(entries, entries[1:], strict=False):
+            self.assertEqual(entry.old_score, previous.new_score)
+        self.assertAlmostEqual(sum(entries.mapped("delta")), entries[-1].new_score)
+        self.assertLess(abs(entries[-1].new_score - self.be_lead.prm_score), 1)
+        # the ledger is append-only for users
+        with self.assertRaises(AccessError):
+            entries[0].with_user(self.sales_manager).write({"delta": 0})
+
+    def test_salesman_cannot_edit_rules(self):
+        """Salespeople read scoring rules but cannot change them."""
+        rule = self.ruleset.rule_ids[0].with_user(self.salesman)
+        self.assertTrue(rule.name)
+        with self.assertRaises(AccessError):
+            rule.write({"points": 99})

@@ -1,0 +1,32 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+REASONS = [
+    ("event", "New engagement"),
+    ("rule_change", "Rule change"),
+    ("decay", "Decay"),
+    ("recompute", "Recompute"),
+]
+
+
+class PrmScoreEntry(models.Model):
+    """Append-only ledger: each change of a lead's score of at least one point.
+
+    Entries chain (each ``old_score`` is the previous entry's ``new_score``),
+    so a lead's history reads back exactly.  Written by the scoring path only.
+    """
+
+    _name = "prm.score.entry"
+    _description = "PRM Score Ledger Entry"
+    _order = "computed_at desc, id desc"
+    _rec_name = "lead_id"
+
+    lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True)
+    ruleset_id = fields.Many2one("prm.scoring.ruleset", ondelete="set null")
+    company_id = fields.Many2one("res.company", index=True)
+    computed_at = fields.Datetime(required=True)
+    old_score = fields.Float(digits=(5, 2))
+    new_score = fields.Float(digits=(5, 2))
+    delta = fields.Float(digits=(5, 2))
+    reason = fields.Selection(REASONS, required=True)
