@@ -241,6 +241,15 @@ class CrmLead(models.Model):
             )
         )
         self.env["prm.score.entry"].invalidate_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT partner_id FROM crm_lead "
+                "WHERE id = ANY(%s) AND partner_id IS NOT NULL",
+                list(scores),
+            )
+        )
+        partner_ids = [row[0] for row in self.env.cr.fetchall()]
+        self.env["res.partner"].browse(partner_ids)._prm_aggregate_scores(now)
         self.invalidate_model(
             [
                 "prm_fit_score",

@@ -1,8 +1,13 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..engine import decayed_points
+
+PREVIEW_DAYS = (0, 7, 14, 30, 60, 90)
 SCORING_FIELDS = {
     "active",
     "company_id",
@@ -54,6 +59,11 @@ class PrmScoringRuleset(models.Model):
     )
     notes = fields.Text()
     rule_ids = fields.One2many("prm.scoring.rule", "ruleset_id", string="Rules")
+    decay_preview = fields.Html(
+        compute="_compute_decay_preview",
+        sanitize=False,
+        help="What one event of each engagement rule is worth as it ages.",
+    )
     fit_rule_ids = fields.One2many(
         "prm.scoring.rule",
         "ruleset_id",
@@ -84,6 +94,38 @@ class PrmScoringRuleset(models.Model):
             "The horizon must be at least one day.",
         ),
     ]
+
+    @api.depends(
+        "engagement_rule_ids.points",
+        "engagement_rule_ids.half_life_days",
+        "engagement_rule_ids.name",
+    )
+    def _compute_decay_preview(self):
+        days = PREVIEW_DAYS
+        for ruleset in self:
+            rules = ruleset.engagement_rule_ids.filtered("active")
+            if not rules:
+                ruleset.decay_preview = False
+                continue
+            head = Markup("").join(
+                Markup("<th class='text-end'>%s</th>") % d for d in days
+            )
+            body = Markup("").join(
+                Markup("<tr><td>%s</td>%s</tr>")
+                % (
+                    rule.name,
+                    Markup("").join(
+                        Markup("<td class='text-end'>%s</td>")
+                        % f"{decayed_points(rule.points, d, rule.half_life_days):.1f}"
+                        for d in days
+                    ),
+                )
+                for rule in rules
+            )
+            ruleset.decay_preview = Markup(
+                "<table class='table table-sm'><thead><tr><th>%s</th>%s</tr></thead>"
+                "<tbody>%s</tbody></table>"
+            ) % (self.env._("Points of one event after N days"), head, body)
 
     @api.constrains("fit_weight", "engagement_weight")
     def _check_weights(self):

@@ -228,3 +228,47 @@ class TestPrmScoringRule(PrmIngestCommon):
         self.assertTrue(rule.name)
         with self.assertRaises(AccessError):
             rule.write({"points": 99})
+
+    def test_partner_scores_aggregate_leads(self):
+        """A contact and its company carry the best score of their leads."""
+        company = self.env["res.partner"].create({"name": "Acme", "is_company": True})
+        contact = self.env["res.partner"].create(
+            {"name": "Jo", "parent_id": company.id, "email": "jo@acme.example"}
+        )
+        self.be_lead.partner_id = contact  # crm copies the contact's email
+        with freeze_time(NOON):
+            self.ingest([self._event("email_click", email="jo@acme.example", at=NOON)])
+        self.assertTrue(self.be_lead.prm_score > 0)
+        self.assertEqual(contact.prm_score, self.be_lead.prm_score)
+        self.assertEqual(company.prm_score, self.be_lead.prm_score)
+        self.assertEqual(company.prm_grade, self.be_lead.prm_grade)
+
+    def test_rule_sets_per_company(self):
+        """Each company's leads are scored by that company's active rule set only."""
+        other = self.env["prm.scoring.ruleset"].create(
+            {"name": "Company 2 rules", "company_id": self.company_2.id}
+        )
+        self.env["prm.scoring.rule"].create(
+            {
+                "ruleset_id": other.id,
+                "name": "Everyone",
+                "kind": "fit",
+                "points": 50,
+                "domain": "[]",
+            }
+        )
+        lead_2 = self.lead_2
+        lead_2._prm_rescore()
+        self.be_lead._prm_rescore()
+        self.assertEqual(lead_2.prm_fit_score, 50.0)  # 50 of company 2's cap 100
+        self.assertEqual(self.be_lead.prm_fit_score, 60.0)  # Belgium: 30 of 50
+        # a user of company 1 cannot read company 2's rule set
+        rulesets = self.env["prm.scoring.ruleset"].with_user(self.salesman).search([])
+        self.assertNotIn(other, rulesets)
+
+    def test_decay_preview(self):
+        """The rule set shows what one event of each rule is worth over 90 days."""
+        preview = str(self.ruleset.decay_preview)
+        self.assertIn("Email click", preview)
+        self.assertIn("8.0", preview)  # at day 0
+        self.assertIn("4.0", preview)  # after one 30-day half-life

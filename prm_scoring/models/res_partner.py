@@ -1,0 +1,63 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+from odoo.tools import SQL
+
+from .crm_lead import GRADES
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    prm_fit_score = fields.Float(string="Fit Score", readonly=True, digits=(5, 2))
+    prm_engagement_score = fields.Float(
+        string="Engagement Score", readonly=True, digits=(5, 2)
+    )
+    prm_score = fields.Float(
+        string="Score",
+        readonly=True,
+        digits=(5, 2),
+        help="Best score of the contact's leads (for a company: of its contacts' "
+        "leads too).",
+    )
+    prm_grade = fields.Selection(GRADES, string="Grade", readonly=True)
+    prm_score_updated_at = fields.Datetime(string="Score Updated On", readonly=True)
+
+    def _prm_aggregate_scores(self, now):
+        """Partner scores = those of their best-scored lead (set-based); for a
+        company, over its own leads and its contacts' leads."""
+        ids = sorted(set(self.ids) | set(self.commercial_partner_id.ids))
+        if not ids:
+            return
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE res_partner p
+               SET prm_fit_score = b.fit, prm_engagement_score = b.eng,
+                   prm_score = b.total, prm_grade = b.grade,
+                   prm_score_updated_at = %(now)s
+              FROM (
+                SELECT DISTINCT ON (t.id) t.id, l.prm_fit_score AS fit,
+                       l.prm_engagement_score AS eng, l.prm_score AS total,
+                       l.prm_grade AS grade
+                  FROM unnest(%(ids)s::int[]) AS t(id)
+                  JOIN res_partner c ON c.id = t.id OR c.commercial_partner_id = t.id
+                  JOIN crm_lead l ON l.partner_id = c.id AND l.active
+                 WHERE l.prm_score IS NOT NULL
+              ORDER BY t.id, l.prm_score DESC, l.id DESC
+              ) AS b
+             WHERE p.id = b.id
+                """,
+                now=now,
+                ids=ids,
+            )
+        )
+        self.invalidate_model(
+            [
+                "prm_fit_score",
+                "prm_engagement_score",
+                "prm_score",
+                "prm_grade",
+                "prm_score_updated_at",
+            ]
+        )
