@@ -18,6 +18,8 @@
         "views/prm_scoring_ruleset_views.xml",
         "views/prm_scoring_rule_views.xml",
         "views/prm_score_entry_views.xml",
+        "views/prm_qualification_rule_views.xml",
+        "wizards/prm_qualification_reject_views.xml",
         "views/crm_lead_views.xml",
         "views/prm_scoring_menus.xml",
     ],

@@ -3,4 +3,5 @@ from . import prm_scoring_rule
 from . import prm_score_entry
 from . import crm_lead
 from . import res_partner
+from . import prm_qualification_rule
 from . import prm_event

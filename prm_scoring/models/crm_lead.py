@@ -3,6 +3,7 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
@@ -10,6 +11,16 @@ from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
 from ..engine import Event, Ruleset, score_lead
 
 GRADES = [(g, g) for g in "ABCDEF"]
+QUALIFICATION = [
+    ("new", "New"),
+    ("eliminated", "Eliminated"),
+    ("nurturing", "Nurturing"),
+    ("qualified", "Qualified"),
+    ("accepted", "Accepted by sales"),
+    ("rejected", "Rejected by sales"),
+]
+OPEN_STATES = ("new", "nurturing")  # rules may still move these leads
+
 RESCORE_BATCH = 5000
 RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
 
@@ -241,15 +252,6 @@ class CrmLead(models.Model):
             )
         )
         self.env["prm.score.entry"].invalidate_model()
-        self.env.cr.execute(
-            SQL(
-                "SELECT DISTINCT partner_id FROM crm_lead "
-                "WHERE id = ANY(%s) AND partner_id IS NOT NULL",
-                list(scores),
-            )
-        )
-        partner_ids = [row[0] for row in self.env.cr.fetchall()]
-        self.env["res.partner"].browse(partner_ids)._prm_aggregate_scores(now)
         self.invalidate_model(
             [
                 "prm_fit_score",
@@ -259,6 +261,16 @@ class CrmLead(models.Model):
                 "prm_score_updated_at",
             ]
         )
+        self.env.cr.execute(
+            SQL(
+                "SELECT DISTINCT partner_id FROM crm_lead "
+                "WHERE id = ANY(%s) AND partner_id IS NOT NULL",
+                list(scores),
+            )
+        )
+        partner_ids = [row[0] for row in self.env.cr.fetchall()]
+        self.env["res.partner"].browse(partner_ids)._prm_aggregate_scores(now)
+        self.browse(list(scores))._prm_qualify()
         return scores
 
     @api.model
@@ -286,3 +298,105 @@ class CrmLead(models.Model):
             commit_cron_batch(self.env)
         self.env["ir.cron"]._notify_progress(done=done, remaining=0)
         return done
+
+    # ------------------------------------------------------------------
+    # QUALIFICATION
+    # ------------------------------------------------------------------
+
+    prm_qualification = fields.Selection(
+        QUALIFICATION,
+        string="Qualification",
+        default="new",
+        required=True,
+        copy=False,
+        tracking=True,
+        index=True,
+    )
+    prm_qualification_rule_id = fields.Many2one(
+        "prm.qualification.rule", string="Decided by", readonly=True, copy=False
+    )
+
+    def _prm_qualify(self):
+        """Apply the company's qualification rules to open leads (new, nurturing)."""
+        leads = self.sudo().filtered(
+            lambda lead: lead.prm_qualification in OPEN_STATES and lead.active
+        )
+        Rule = self.env["prm.qualification.rule"].sudo()
+        for company in leads.company_id | self.env.company:
+            group = leads.filtered(
+                lambda lead, company=company: (lead.company_id or self.env.company)
+                == company
+            )
+            rules = Rule._rules_for(company) if group else Rule
+            for lead in group:
+                rule = next((r for r in rules if r._matches(lead)), None)
+                if rule and rule.state != lead.prm_qualification:
+                    lead._prm_enter_state(rule)
+
+    def _prm_enter_state(self, rule):
+        """Move to the rule's state, run its actions, and say so in the chatter."""
+        self.ensure_one()
+        self.write(
+            {"prm_qualification": rule.state, "prm_qualification_rule_id": rule.id}
+        )
+        self.message_post(
+            body=self.env._(
+                "%(state)s by qualification rule “%(rule)s” (score %(score).2f, "
+                "grade %(grade)s).",
+                state=dict(QUALIFICATION)[rule.state],
+                rule=rule.name,
+                score=self.prm_score or 0.0,
+                grade=self.prm_grade or "-",
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        if rule.state == "qualified" and rule.convert and self.type == "lead":
+            # before the assignment: converting recomputes the team
+            self.convert_opportunity(
+                self.partner_id, user_ids=False, team_id=rule.team_id.id or False
+            )
+        if rule.tag_ids:
+            self.tag_ids = [fields.Command.link(tag.id) for tag in rule.tag_ids]
+        if rule.team_id or rule.user_id:
+            self.write(
+                {
+                    key: value
+                    for key, value in (
+                        ("team_id", rule.team_id.id),
+                        ("user_id", rule.user_id.id),
+                    )
+                    if value
+                }
+            )
+        if rule.activity_type_id:
+            self.activity_schedule(
+                activity_type_id=rule.activity_type_id.id,
+                summary=rule.activity_summary or rule.name,
+                user_id=self.user_id.id or self.env.uid,
+            )
+        if rule.state == "eliminated" and rule.lost_reason_id:
+            self.action_set_lost(lost_reason_id=rule.lost_reason_id.id)
+
+    def action_prm_accept(self):
+        """Sales take a qualified lead."""
+        for lead in self:
+            if lead.prm_qualification != "qualified":
+                raise UserError(self.env._("Only qualified leads can be accepted."))
+            lead.prm_qualification = "accepted"
+            lead.message_post(
+                body=self.env._("Accepted by sales."), subtype_xmlid="mail.mt_note"
+            )
+        return True
+
+    def action_prm_reject(self):
+        """Sales refuse a qualified lead: ask why."""
+        if any(lead.prm_qualification != "qualified" for lead in self):
+            raise UserError(self.env._("Only qualified leads can be rejected."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "prm.qualification.reject",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_lead_ids": self.ids},
+            "name": self.env._("Reject qualified lead"),
+        }

@@ -1,2 +1,3 @@
 from . import test_prm_scoring_ruleset
 from . import test_prm_scoring_rule
+from . import test_prm_qualification

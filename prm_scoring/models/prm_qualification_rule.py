@@ -1,0 +1,79 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.tools.safe_eval import safe_eval
+
+from .crm_lead import GRADES
+
+RULE_STATES = [
+    ("eliminated", "Eliminated"),
+    ("nurturing", "Nurturing"),
+    ("qualified", "Qualified"),
+]
+
+
+class PrmQualificationRule(models.Model):
+    """Agreed between marketing and sales: which leads go where, and what then."""
+
+    _name = "prm.qualification.rule"
+    _description = "PRM Qualification Rule"
+    _order = "company_id, sequence, id"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10, help="The first matching rule decides.")
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    state = fields.Selection(RULE_STATES, required=True, string="Send to")
+    min_score = fields.Float(string="Score at least")
+    max_score = fields.Float(string="Score below", help="0 = no upper bound.")
+    min_grade = fields.Selection(GRADES, string="Grade at least", help="A is best.")
+    domain = fields.Char(string="Also matching", default="[]")
+    # actions when a lead enters the state
+    convert = fields.Boolean(string="Convert to opportunity")
+    team_id = fields.Many2one("crm.team", string="Assign team")
+    user_id = fields.Many2one("res.users", string="Assign salesperson")
+    activity_type_id = fields.Many2one("mail.activity.type", string="Schedule activity")
+    activity_summary = fields.Char()
+    tag_ids = fields.Many2many("crm.tag", string="Add tags")
+    lost_reason_id = fields.Many2one(
+        "crm.lost.reason", string="Archive with lost reason", help="Eliminated leads."
+    )
+    lead_count = fields.Integer(compute="_compute_lead_count")
+
+    _sql_constraints = [
+        (
+            "score_bounds",
+            "check(min_score >= 0 and max_score >= 0)",
+            "Score bounds cannot be negative.",
+        ),
+    ]
+
+    def _compute_lead_count(self):
+        counts = dict(
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            ._read_group(
+                [("prm_qualification_rule_id", "in", self.ids)],
+                ["prm_qualification_rule_id"],
+                ["__count"],
+            )
+        )
+        for rule in self:
+            rule.lead_count = counts.get(rule, 0)
+
+    def _matches(self, lead):
+        """True when ``lead`` meets this rule's score, grade and filter."""
+        self.ensure_one()
+        score = lead.prm_score or 0.0
+        if score < self.min_score or (self.max_score and score >= self.max_score):
+            return False
+        if self.min_grade and (not lead.prm_grade or lead.prm_grade > self.min_grade):
+            return False
+        domain = safe_eval(self.domain or "[]")
+        return not domain or bool(lead.filtered_domain(domain))
+
+    @api.model
+    def _rules_for(self, company):
+        return self.search([("company_id", "=", company.id)])

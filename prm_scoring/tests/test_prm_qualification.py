@@ -1,0 +1,131 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+
+from odoo.addons.prm_tracking.tests.common import PrmCommon
+
+
+@tagged("post_install", "-at_install", "prm_scoring")
+class TestPrmQualification(PrmCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["prm.scoring.ruleset"].search([]).write({"active": False})
+        cls.ruleset = cls.env["prm.scoring.ruleset"].create(
+            {"name": "Q rules", "fit_weight": 100, "engagement_weight": 0}
+        )
+        cls.env["prm.scoring.rule"].create(
+            [
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Has phone",
+                    "kind": "fit",
+                    "points": 80,
+                    "domain": "[('phone', '!=', False)]",
+                },
+                {
+                    "ruleset_id": cls.ruleset.id,
+                    "name": "Has website",
+                    "kind": "fit",
+                    "points": 30,
+                    "domain": "[('website', '!=', False)]",
+                },
+            ]
+        )
+        cls.team = cls.env["crm.team"].create({"name": "PRM hot team"})
+        cls.hot_tag = cls.env["crm.tag"].create({"name": "PRM hot"})
+        cls.nurture_tag = cls.env["crm.tag"].create({"name": "PRM nurture"})
+        cls.lost_reason = cls.env["crm.lost.reason"].create({"name": "PRM no fit"})
+        Rule = cls.env["prm.qualification.rule"]
+        cls.rule_hot = Rule.create(
+            {
+                "name": "Hot to sales",
+                "sequence": 1,
+                "state": "qualified",
+                "min_score": 70,
+                "convert": True,
+                "team_id": cls.team.id,
+                "user_id": cls.salesman.id,
+                "activity_type_id": cls.env.ref("mail.mail_activity_data_call").id,
+                "activity_summary": "Call the hot lead",
+                "tag_ids": [(6, 0, cls.hot_tag.ids)],
+            }
+        )
+        cls.rule_warm = Rule.create(
+            {
+                "name": "Warm: nurture",
+                "sequence": 2,
+                "state": "nurturing",
+                "min_score": 20,
+                "tag_ids": [(6, 0, cls.nurture_tag.ids)],
+            }
+        )
+        cls.rule_cold = Rule.create(
+            {
+                "name": "Cold: eliminate",
+                "sequence": 3,
+                "state": "eliminated",
+                "max_score": 20,
+                "lost_reason_id": cls.lost_reason.id,
+            }
+        )
+
+    def _lead(self, **vals):
+        return self.env["crm.lead"].create(
+            dict({"name": "Q lead", "type": "lead"}, **vals)
+        )
+
+    def test_qualified_actions(self):
+        """A hot lead is qualified, converted, assigned, tagged, given a call, noted."""
+        lead = self._lead(phone="+32 2 000 00 00")
+        lead._prm_rescore()
+        self.assertEqual(lead.prm_score, 80.0)
+        self.assertEqual(
+            (lead.prm_qualification, lead.prm_qualification_rule_id),
+            ("qualified", self.rule_hot),
+        )
+        self.assertEqual(lead.type, "opportunity")
+        self.assertEqual((lead.team_id, lead.user_id), (self.team, self.salesman))
+        self.assertIn(self.hot_tag, lead.tag_ids)
+        self.assertEqual(lead.activity_ids.summary, "Call the hot lead")
+        self.assertIn("Hot to sales", lead.message_ids.mapped("body")[0])
+
+    def test_nurturing_then_qualified(self):
+        """A nurtured lead is qualified once its score rises."""
+        lead = self._lead(website="https://x.example")
+        lead._prm_rescore()
+        self.assertEqual(lead.prm_qualification, "nurturing")
+        self.assertIn(self.nurture_tag, lead.tag_ids)
+        lead.phone = "+32 2 000 00 01"
+        lead._prm_rescore()
+        self.assertEqual(lead.prm_qualification, "qualified")
+
+    def test_eliminated_archived_not_deleted(self):
+        """A cold lead is eliminated: archived as lost with a reason, not deleted."""
+        lead = self._lead()
+        lead._prm_rescore()
+        self.assertEqual(lead.prm_qualification, "eliminated")
+        self.assertTrue(lead.exists())
+        self.assertFalse(lead.active)
+        self.assertEqual(lead.lost_reason_id, self.lost_reason)
+        lead._prm_rescore()  # eliminated leads are not re-qualified
+        self.assertEqual(lead.prm_qualification, "eliminated")
+
+    def test_accept_and_reject(self):
+        """Sales accept a qualified lead, or reject it with a reason in the chatter."""
+        accepted = self._lead(phone="1")
+        rejected = self._lead(phone="2")
+        (accepted + rejected)._prm_rescore()
+        accepted.with_user(self.salesman).action_prm_accept()
+        self.assertEqual(accepted.prm_qualification, "accepted")
+        action = rejected.with_user(self.salesman).action_prm_reject()
+        wizard_form = Form(
+            self.env[action["res_model"]].with_context(**action["context"])
+        )
+        wizard_form.reason = "Student, no budget"
+        wizard_form.save().action_reject()
+        self.assertEqual(rejected.prm_qualification, "rejected")
+        self.assertIn("Student, no budget", rejected.message_ids.mapped("body")[0])
+        with self.assertRaises(UserError):
+            rejected.action_prm_accept()
