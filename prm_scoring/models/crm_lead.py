@@ -22,6 +22,13 @@ QUALIFICATION = [
 OPEN_STATES = ("new", "nurturing")  # rules may still move these leads
 
 RESCORE_BATCH = 5000
+SCORE_FIELDS = [
+    "prm_fit_score",
+    "prm_engagement_score",
+    "prm_score",
+    "prm_grade",
+    "prm_score_updated_at",
+]
 RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
 
 
@@ -252,15 +259,7 @@ class CrmLead(models.Model):
             )
         )
         self.env["prm.score.entry"].invalidate_model()
-        self.invalidate_model(
-            [
-                "prm_fit_score",
-                "prm_engagement_score",
-                "prm_score",
-                "prm_grade",
-                "prm_score_updated_at",
-            ]
-        )
+        self.invalidate_model(SCORE_FIELDS)
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT partner_id FROM crm_lead "

@@ -3,7 +3,7 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
-from .crm_lead import GRADES
+from .crm_lead import GRADES, SCORE_FIELDS
 
 
 class ResPartner(models.Model):
@@ -52,12 +52,4 @@ class ResPartner(models.Model):
                 ids=ids,
             )
         )
-        self.invalidate_model(
-            [
-                "prm_fit_score",
-                "prm_engagement_score",
-                "prm_score",
-                "prm_grade",
-                "prm_score_updated_at",
-            ]
-        )
+        self.invalidate_model(SCORE_FIELDS)
