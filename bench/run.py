@@ -43,6 +43,23 @@ def discover(only=()):
     return found
 
 
+def previous_sections():
+    """{title: markdown} of the sections already in docs/benchmarks.md."""
+    if not OUTPUT.exists():
+        return {}
+    sections, title, lines = {}, None, []
+    for line in OUTPUT.read_text().splitlines():
+        if line.startswith("## "):
+            if title:
+                sections[title] = "\n".join(lines).strip() + "\n"
+            title, lines = line[3:].strip(), [line]
+        elif title:
+            lines.append(line)
+    if title:
+        sections[title] = "\n".join(lines).strip() + "\n"
+    return sections
+
+
 def machine():
     """One line describing the machine the numbers come from."""
     mem = ""
@@ -69,11 +86,12 @@ def main(argv):
     env = json.loads(Path(env_file).read_text()) if env_file else {}
     ctx = {"env": env, "repo": REPO}
     modules = discover(argv)
-    sections = []
+    # a partial run replaces only its own sections, keeping the others
+    sections = previous_sections() if argv else {}
     for name, module in modules.items():
         print(f"== benchmark {name}: {module.TITLE}", flush=True)
         body = module.run(ctx)
-        sections.append(f"## {module.TITLE}\n\n{body.strip()}\n")
+        sections[module.TITLE] = f"## {module.TITLE}\n\n{body.strip()}\n"
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmarks",
@@ -85,12 +103,10 @@ def main(argv):
         "",
     ]
     if sections:
-        lines += sections
+        lines += list(sections.values())
     else:
         lines += ["No benchmark is defined yet (`bench/bench_*.py`).", ""]
     OUTPUT.parent.mkdir(exist_ok=True)
-    if argv and OUTPUT.exists():
-        print("(partial run: only the chosen sections are written)", flush=True)
     OUTPUT.write_text("\n".join(lines))
     print(f"wrote {OUTPUT.relative_to(REPO)}", flush=True)
     return 0
