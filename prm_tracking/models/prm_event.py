@@ -24,6 +24,8 @@ ORIGINS = [
     ("manual", "Manual"),
 ]
 STITCHING_TYPES = ("identify", "registration")
+# event fields the persons' metrics (and scores) are computed from
+METRIC_INPUTS = {"lead_id", "partner_id", "occurred_at", "is_bot", "event_type_id"}
 PURGE_BATCH = 10000
 METRICS_BATCH = 5000
 RETENTION_PARAM = "prm_tracking.retention_days"
@@ -35,6 +37,18 @@ VISITOR_STALE = SQL(
     "OR EXCLUDED.last_seen > prm_visitor.last_seen + interval '30 minutes')"
 )
 DEFAULT_RETENTION_DAYS = 730
+
+
+def untrackable(partner, lead):
+    """SQL condition: the partner or lead row (table aliases, either may be the
+    NULL row of a LEFT JOIN) is do-not-track or has a blacklisted email."""
+    return SQL(
+        "(%(p)s.prm_do_not_track IS TRUE OR %(l)s.prm_do_not_track IS TRUE "
+        "OR EXISTS (SELECT 1 FROM mail_blacklist b WHERE b.active "
+        "AND b.email IN (%(p)s.email_normalized, %(l)s.email_normalized)))",
+        p=SQL.identifier(partner),
+        l=SQL.identifier(lead),
+    )
 
 
 class PrmEvent(models.Model):
@@ -138,12 +152,11 @@ class PrmEvent(models.Model):
         return events
 
     def write(self, vals):
+        if not METRIC_INPUTS & set(vals):  # e.g. a URL corrected by a manager
+            return super().write(vals)
         before = self._persons()
         res = super().write(vals)
-        if {"lead_id", "partner_id", "occurred_at", "is_bot", "event_type_id"} & set(
-            vals
-        ):
-            self._refresh_person_metrics(extra=before)
+        self._refresh_person_metrics(extra=before)
         return res
 
     def unlink(self):
@@ -380,10 +393,7 @@ class PrmEvent(models.Model):
                 SELECT v.* FROM visitor v
              LEFT JOIN res_partner p ON p.id = v.partner_id
              LEFT JOIN crm_lead l ON l.id = v.lead_id
-                 WHERE p.prm_do_not_track IS NOT TRUE AND l.prm_do_not_track IS NOT TRUE
-                   AND NOT EXISTS (
-                       SELECT 1 FROM mail_blacklist b WHERE b.active
-                          AND b.email IN (p.email_normalized, l.email_normalized))
+                 WHERE NOT %(untrackable)s
             ), stored AS (
                 INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id,
                     partner_id, visitor_id, site_id, origin, external_id, url, title,
@@ -406,6 +416,7 @@ class PrmEvent(models.Model):
                 if async_commit
                 else SQL(),
                 token=event["visitor"],
+                untrackable=untrackable("p", "l"),
                 stale=VISITOR_STALE,
                 site=site.id,
                 company=company.id,
@@ -471,12 +482,10 @@ class PrmEvent(models.Model):
             SELECT v.token FROM prm_visitor v
          LEFT JOIN res_partner p ON p.id = v.partner_id
          LEFT JOIN crm_lead l ON l.id = v.lead_id
-             WHERE v.id = ANY(%s)
-               AND (p.prm_do_not_track OR l.prm_do_not_track
-                    OR EXISTS (SELECT 1 FROM mail_blacklist b WHERE b.active
-                               AND b.email IN (p.email_normalized, l.email_normalized)))
+             WHERE v.id = ANY(%s) AND %s
                 """,
                 ids,
+                untrackable("p", "l"),
             )
         )
         blocked = {row[0] for row in self.env.cr.fetchall()}
@@ -874,45 +883,41 @@ class PrmEvent(models.Model):
             return 0
         self.env.flush_all()
         types = {t.code: t for t in self.env["prm.event.type"].sudo().search([])}
-        lead_ids = {v["lead_id"] for v in values_list if v.get("lead_id")}
-        partner_ids = {v["partner_id"] for v in values_list if v.get("partner_id")}
+        pairs = sorted(
+            {
+                (v.get("lead_id") or None, v.get("partner_id") or None)
+                for v in values_list
+            },
+            key=str,
+        )
         self.env.cr.execute(
             SQL(
                 """
-            SELECT 'l', l.id, l.company_id FROM crm_lead l
-             WHERE l.id = ANY(%(leads)s) AND (l.prm_do_not_track OR EXISTS (
-                   SELECT 1 FROM mail_blacklist b
-                    WHERE b.active AND b.email = l.email_normalized))
-             UNION ALL
-            SELECT 'p', p.id, p.company_id FROM res_partner p
-             WHERE p.id = ANY(%(partners)s) AND (p.prm_do_not_track OR EXISTS (
-                   SELECT 1 FROM mail_blacklist b
-                    WHERE b.active AND b.email = p.email_normalized))
+            SELECT t.lead_id, t.partner_id, l.company_id, %(untrackable)s
+              FROM unnest(%(leads)s::int[], %(partners)s::int[])
+                   AS t(lead_id, partner_id)
+         LEFT JOIN crm_lead l ON l.id = t.lead_id
+         LEFT JOIN res_partner p ON p.id = t.partner_id
                 """,
-                leads=sorted(lead_ids),
-                partners=sorted(partner_ids),
+                untrackable=untrackable("p", "l"),
+                leads=[pair[0] for pair in pairs],
+                partners=[pair[1] for pair in pairs],
             )
         )
-        blocked = {(kind, rid) for kind, rid, _company in self.env.cr.fetchall()}
-        self.env.cr.execute(
-            SQL(
-                "SELECT id, company_id FROM crm_lead WHERE id = ANY(%s)",
-                sorted(lead_ids),
-            )
-        )
-        lead_company = dict(self.env.cr.fetchall())
+        # {(lead, partner): (lead's company, untrackable)}
+        persons = {(row[0], row[1]): row[2:] for row in self.env.cr.fetchall()}
         uid, now = self.env.uid, fields.Datetime.now()
         rows = []
         for vals in values_list:
             event_type = types.get(vals["code"])
-            lead_id, partner_id = vals.get("lead_id"), vals.get("partner_id")
-            if (
-                not event_type
-                or ("l", lead_id) in blocked
-                or ("p", partner_id) in blocked
-            ):
+            lead_id, partner_id = (
+                vals.get("lead_id") or None,
+                vals.get("partner_id") or None,
+            )
+            company_id, blocked = persons[lead_id, partner_id]
+            if not event_type or blocked:
                 continue
-            company_id = lead_company.get(lead_id) or self.env.company.id
+            company_id = company_id or self.env.company.id
             rows.append(
                 SQL(
                     "(%s, %s, %s, %s::int, %s::int, %s, %s, %s, %s, %s::int, %s::int, "
