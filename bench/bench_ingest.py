@@ -13,7 +13,6 @@ Targets (reported, not asserted): >= 5,000 events/s; pixel >= 80% of health.
 
 import hashlib
 import http.client
-import importlib.util
 import json
 import os
 import random
@@ -23,6 +22,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from harness import dev_tool, drop_db, fresh_db, odoo_script, psql
 
 TITLE = "Tracking ingestion (prm_tracking)"
 EVENTS = int(os.environ.get("PRM_BENCH_EVENTS", "100000"))
@@ -59,14 +60,6 @@ with registry.cursor() as cr:
     elapsed = time.perf_counter() - start
 print("ORM_SECONDS", elapsed)
 """
-
-
-def _tool():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "prm_dev.py"
-    spec = importlib.util.spec_from_file_location("prm_dev_tool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_events(seed=42):
@@ -168,27 +161,11 @@ def wait_up(port, proc, timeout=120):
     raise RuntimeError("Odoo did not start")
 
 
-def psql(db, sql):
-    return subprocess.run(
-        ["psql", "-X", "-Atc", sql, "-d", db],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-
-
 def run(ctx):
-    tool = _tool()
+    tool = dev_tool()
     cfg = ctx["env"]
     db = "prm_bench_ingest"
-    tool.copy_db(cfg, tool.template_db(cfg, demo=False), db)
-    log = Path("/tmp") / "prm-bench-install.log"
-    if tool.run_odoo_logged(
-        cfg,
-        ["-d", db, "-i", "prm_tracking", "--stop-after-init", "--without-demo=all"],
-        log,
-    ):
-        raise RuntimeError("install failed, see " + str(log))
+    fresh_db(cfg, db, "prm_tracking")
     secret_hash = hashlib.sha256(SECRET.encode()).hexdigest()
     psql(
         db,
@@ -264,21 +241,8 @@ def run(ctx):
 
     rows_file = Path("/tmp") / "prm-bench-rows.json"
     rows_file.write_text(json.dumps(events))
-    orm = subprocess.run(
-        [
-            cfg["python"],
-            "-c",
-            ORM_SCRIPT,
-            "-d",
-            db,
-            f"--addons-path={tool.addons_path(cfg)}",
-            f"--data-dir={cfg['data_dir']}",
-            "--log-level=warn",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=dict(os.environ, PRM_BENCH_ROWS=str(rows_file)),
+    orm = odoo_script(
+        cfg, db, ORM_SCRIPT, env=dict(os.environ, PRM_BENCH_ROWS=str(rows_file))
     )
     orm_seconds = (
         float(
@@ -292,8 +256,7 @@ def run(ctx):
         else float("nan")
     )
     rows_file.unlink()
-    if not os.environ.get("PRM_BENCH_KEEP"):
-        tool.drop_db(cfg, db)
+    drop_db(cfg, db)
     if errors:
         print("ingestion errors:", errors[:3], flush=True)
     if "ORM_SECONDS" not in orm.stdout:

@@ -13,10 +13,9 @@ Targets (reported, not asserted): full recompute <= 10 s; incremental median
 <= 20 ms.
 """
 
-import importlib.util
 import os
-import subprocess
-from pathlib import Path
+
+from harness import drop_db, fresh_db, odoo_script, psql
 
 TITLE = "Lead scoring (prm_scoring)"
 LEADS = int(os.environ.get("PRM_BENCH_LEADS", "100000"))
@@ -60,22 +59,8 @@ print("RESULT", done, full, pls, statistics.median(timings) * 1000, scored,
 """
 
 
-def _tool():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "prm_dev.py"
-    spec = importlib.util.spec_from_file_location("prm_dev_tool", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _psql(db, sql):
-    subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], check=True
-    )
-
-
 def _populate(db):
-    _psql(
+    psql(
         db,
         f"""
         INSERT INTO crm_lead (name, type, active, email_from, email_normalized,
@@ -117,7 +102,7 @@ def _populate(db):
         ANALYZE crm_lead; ANALYZE prm_event;
         """,
     )
-    _psql(
+    psql(
         db,
         """
         UPDATE prm_scoring_ruleset SET active = false;
@@ -154,35 +139,12 @@ def _populate(db):
 
 
 def run(ctx):
-    tool = _tool()
     cfg = ctx["env"]
     db = "prm_bench_scoring"
-    tool.copy_db(cfg, tool.template_db(cfg, demo=False), db)
-    log = Path("/tmp") / "prm-bench-scoring-install.log"
-    if tool.run_odoo_logged(
-        cfg,
-        ["-d", db, "-i", "prm_scoring", "--stop-after-init", "--without-demo=all"],
-        log,
-    ):
-        raise RuntimeError("install failed, see " + str(log))
+    fresh_db(cfg, db, "prm_scoring")
     _populate(db)
-    proc = subprocess.run(
-        [
-            cfg["python"],
-            "-c",
-            SCRIPT,
-            "-d",
-            db,
-            f"--addons-path={tool.addons_path(cfg)}",
-            f"--data-dir={cfg['data_dir']}",
-            "--log-level=warn",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if not os.environ.get("PRM_BENCH_KEEP"):
-        tool.drop_db(cfg, db)
+    proc = odoo_script(cfg, db, SCRIPT)
+    drop_db(cfg, db)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), None)
     if not line:
         raise RuntimeError("scoring benchmark failed:\n" + proc.stderr[-3000:])

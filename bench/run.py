@@ -24,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "benchmarks.md"
+sys.path.insert(0, str(REPO / "bench"))  # benchmarks import bench/harness.py
 
 
 def discover(only=()):
