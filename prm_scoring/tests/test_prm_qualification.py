@@ -1,7 +1,10 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import UserError
+from psycopg2 import IntegrityError
+
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.prm_tracking.tests.common import PrmCommon
 
@@ -129,3 +132,59 @@ class TestPrmQualification(PrmCommon):
         self.assertIn("Student, no budget", rejected.message_ids.mapped("body")[0])
         with self.assertRaises(UserError):
             rejected.action_prm_accept()
+
+    def test_rules_access_and_company(self):
+        """Salespeople see only their company's qualification rules, read-only."""
+        other = self.env["prm.qualification.rule"].create(
+            {
+                "name": "Company 2 rule",
+                "state": "nurturing",
+                "company_id": self.company_2.id,
+            }
+        )
+        visible = self.env["prm.qualification.rule"].with_user(self.salesman).search([])
+        self.assertIn(self.rule_hot, visible)
+        self.assertNotIn(other, visible)
+        with self.assertRaises(AccessError):
+            self.rule_hot.with_user(self.salesman).write({"min_score": 0})
+        self.assertEqual(self.rule_hot.min_score, 70)
+
+    def test_negative_score_bound_refused(self):
+        """A negative score bound is refused by the database and nothing is stored."""
+        with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError):
+            with self.env.cr.savepoint():
+                self.env["prm.qualification.rule"].create(
+                    {"name": "Bad", "state": "qualified", "min_score": -1}
+                )
+                self.env.flush_all()
+        self.assertFalse(
+            self.env["prm.qualification.rule"].search([("name", "=", "Bad")])
+        )
+
+    def test_ledger_hidden_across_companies(self):
+        """Salespeople do not see the score history of another company's leads."""
+        lead = self._lead(phone="3")
+        lead._prm_rescore()
+        other_ruleset = self.env["prm.scoring.ruleset"].create(
+            {"name": "C2", "company_id": self.company_2.id}
+        )
+        self.env["prm.scoring.rule"].create(
+            {
+                "ruleset_id": other_ruleset.id,
+                "name": "All",
+                "kind": "fit",
+                "points": 50,
+                "domain": "[]",
+            }
+        )
+        self.lead_2._prm_rescore()
+        entries = self.env["prm.score.entry"].search(
+            [("lead_id", "in", (lead + self.lead_2).ids)]
+        )
+        self.assertEqual(len(entries), 2)
+        visible = (
+            self.env["prm.score.entry"]
+            .with_user(self.salesman)
+            .search([("id", "in", entries.ids)])
+        )
+        self.assertEqual(visible.lead_id, lead)
