@@ -6,10 +6,14 @@ from .score import (
     EngagementRule,
     Event,
     FitRule,
+    RuleMatches,
     Ruleset,
     Score,
+    Scores,
     grade_of,
+    score_batch,
     score_lead,
+    to_micros,
 )
 
 __all__ = [
@@ -17,11 +21,15 @@ __all__ = [
     "EngagementRule",
     "Event",
     "FitRule",
+    "RuleMatches",
     "Ruleset",
     "Score",
+    "Scores",
     "decay_factor",
     "decayed_points",
     "grade_of",
     "half_life_from_rate",
+    "score_batch",
     "score_lead",
+    "to_micros",
 ]

@@ -5,25 +5,38 @@
 * Engagement: each event counts for the engagement rules it matches (event
   type, optionally URL pattern, UTM values and a property), worth the rule's
   points decayed by the rule's half-life.  Per rule, at most ``period_cap``
-  undecayed points per ``period_days`` window (counted back from ``now``), and
-  at most ``max_points`` (in absolute value) after decay.  The sum over rules
-  is clamped to ``[0, engagement_cap]`` and scaled to 0-100.
+  undecayed points per ``period_days`` window (counted back from ``now``,
+  oldest events of a window first), and at most ``max_points`` (in absolute
+  value) after decay.  The sum over rules is clamped to
+  ``[0, engagement_cap]`` and scaled to 0-100.
 * Score: ``fit_weight`` % of the fit part plus ``engagement_weight`` % of the
-  engagement part, 0-100.  Grade A-F from the fit part.
+  engagement part, 0-100, rounded to 2 decimals.  Grade A-F from the fit part.
 
-Every rule and event that counts comes back as a :class:`Contribution`;
-contributions are rounded so that they add up *exactly* to the rounded score,
-which is what the lead's "Score" tab shows.
+One function, :func:`score_batch`, computes all of it for many leads at once
+with numpy; every path uses it (the full recompute, the rescoring of one lead
+after an event, the explanation), so they cannot disagree.
+:func:`score_lead` is the same for one lead given plain Python objects.
+
+With ``explain=True`` every rule and event that counts comes back as a
+:class:`Contribution`; contributions are rounded so that they add up *exactly*
+to the rounded score, which is what the lead's "Score" tab shows.
 """
 
 import fnmatch
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .decay import decay_factor
+import numpy as np
 
 DEFAULT_GRADES = (("A", 80.0), ("B", 60.0), ("C", 40.0), ("D", 20.0), ("E", 0.01))
+EPOCH = datetime(2000, 1, 1)  # PostgreSQL's timestamp epoch
+DAY_US = 86_400_000_000.0
+
+
+def to_micros(moment):
+    """Microseconds since 2000-01-01 of a naive UTC datetime (exact integer)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -50,13 +63,26 @@ class EngagementRule:
     property_value: str = ""
     name: str = ""
 
+    def url_matches(self, url):
+        """True when ``url`` passes the rule's URL pattern (if any)."""
+        return not self.url_pattern or fnmatch.fnmatch(
+            (url or "").lower(), self.url_pattern.lower()
+        )
+
+    def property_matches(self, value):
+        """True when a property ``value`` (a JSON value) passes the rule's
+        property filter; ``None`` means the property is absent."""
+        if not self.property_key:
+            return True
+        if value is None:
+            return False
+        return not self.property_value or str(value) == self.property_value
+
     def matches(self, event):
         """True when ``event`` (an :class:`Event`) counts for this rule."""
         if event.is_bot or event.type != self.event_type:
             return False
-        if self.url_pattern and not fnmatch.fnmatch(
-            (event.url or "").lower(), self.url_pattern.lower()
-        ):
+        if not self.url_matches(event.url):
             return False
         for wanted, got in (
             (self.utm_source, event.source),
@@ -66,11 +92,9 @@ class EngagementRule:
             if wanted and (got or "").lower() != wanted.lower():
                 return False
         if self.property_key:
-            value = (event.properties or {}).get(self.property_key)
-            if value is None:
-                return False
-            if self.property_value and str(value) != self.property_value:
-                return False
+            return self.property_matches(
+                (event.properties or {}).get(self.property_key)
+            )
         return True
 
 
@@ -118,7 +142,19 @@ class Score:
     engagement: float  # 0-100
     total: float  # 0-100
     grade: str
-    contributions: tuple
+    contributions: tuple = ()
+
+
+@dataclass
+class RuleMatches:
+    """The events an engagement rule counts, as parallel arrays: ``lead`` (index
+    of the lead in the batch), ``event`` (event id) and ``at`` (occurrence, in
+    microseconds since 2000-01-01, see :func:`to_micros`)."""
+
+    rule: EngagementRule
+    lead: np.ndarray
+    event: np.ndarray
+    at: np.ndarray
 
 
 def grade_of(fit, grades=DEFAULT_GRADES):
@@ -134,103 +170,178 @@ def grade_of(fit, grades=DEFAULT_GRADES):
 
 
 def _clamp_factor(raw, cap):
-    """Factor applied to every contribution so that they sum to clamp(raw)."""
-    if raw <= 0:
-        return 0.0
-    return min(1.0, cap / raw)
+    """Factors (per lead) applied to every contribution so that they sum to
+    clamp(raw, 0, cap)."""
+    safe = np.where(raw > 0, raw, 1.0)
+    return np.where(raw > 0, np.minimum(1.0, cap / safe), 0.0)
 
 
-def _engagement_parts(events, rules, now):
-    """[(rule, event, decayed points)] after period caps, before rule caps."""
+def _engagement(rule_matches, n, now_us):
+    """(raw engagement per lead, [(rule, lead idx, event ids, points)])."""
+    eng_raw = np.zeros(n)
     parts = []
-    for rule in rules:
-        matched = sorted(
-            (e for e in events if rule.matches(e)), key=lambda e: (e.occurred_at, e.id)
-        )
-        if not matched:
+    for match in rule_matches:
+        rule = match.rule
+        if not len(match.lead):
             continue
-        # per-period cap on undecayed points, oldest events first in a window
-        allowed = {}
+        order = np.lexsort((match.event, match.at, match.lead))
+        lead = np.asarray(match.lead)[order]
+        event = np.asarray(match.event)[order]
+        at = np.asarray(match.at, dtype=np.int64)[order]
+        age = np.maximum((now_us - at) / DAY_US, 0.0)
+        points = float(rule.points)
+        value = np.full(len(lead), points)
         if rule.period_days and rule.period_cap:
-            used = {}
-            for event in matched:
-                age = (now - event.occurred_at).total_seconds() / 86400.0
-                window = math.floor(max(age, 0.0) / rule.period_days)
-                room = rule.period_cap - used.get(window, 0.0)
-                share = max(0.0, min(abs(rule.points), room))
-                used[window] = used.get(window, 0.0) + share
-                allowed[event.id] = math.copysign(share, rule.points)
-        rule_parts = []
-        for event in matched:
-            base = allowed.get(event.id, rule.points)
-            age = (now - event.occurred_at).total_seconds() / 86400.0
-            rule_parts.append(
-                (rule, event, base * decay_factor(age, rule.half_life_days))
-            )
-        total = sum(p for _r, _e, p in rule_parts)
-        if rule.max_points and abs(total) > rule.max_points:
-            factor = rule.max_points / abs(total)
-            rule_parts = [(r, e, p * factor) for r, e, p in rule_parts]
-        parts.extend(rule_parts)
-    return parts
+            # k-th event (0-based, oldest first) of a lead in a window gets
+            # what is left of the window's cap: clamp(cap - k*|p|, 0, |p|)
+            window = np.floor(age / rule.period_days)
+            start = np.ones(len(lead), dtype=bool)
+            start[1:] = (lead[1:] != lead[:-1]) | (window[1:] != window[:-1])
+            pos = np.arange(len(lead))
+            rank = pos - np.maximum.accumulate(np.where(start, pos, 0))
+            share = np.clip(rule.period_cap - rank * abs(points), 0.0, abs(points))
+            value = np.copysign(share, points)
+        if rule.half_life_days:
+            value = value * np.power(0.5, age / rule.half_life_days)
+        total = np.bincount(lead, weights=value, minlength=n)
+        if rule.max_points:
+            over = np.abs(total) > rule.max_points
+            factor = rule.max_points / np.where(over, np.abs(total), rule.max_points)
+            total = np.where(over, np.copysign(rule.max_points, total), total)
+            value = value * factor[lead]
+        eng_raw += total
+        parts.append((rule, lead, event, value))
+    return eng_raw, parts
 
 
-def _round_exact(values, total_digits=2):
-    """Round values so that their rounded sum equals the rounded exact sum
-    (largest-remainder method)."""
-    scale = 10**total_digits
-    exact = [v * scale for v in values]
-    target = round(sum(exact))
+def _round_exact(values, target):
+    """Round values to cents so that they add up exactly to ``target`` (a
+    2-decimal number): largest-remainder method."""
+    exact = [v * 100.0 for v in values]
     floors = [math.floor(v) for v in exact]
-    missing = int(target - sum(floors))
+    missing = round(target * 100) - sum(floors)
     order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i], reverse=True)
     if missing < 0:
         order = sorted(range(len(exact)), key=lambda i: exact[i] - floors[i])
     for i in order[: abs(missing)]:
         floors[i] += 1 if missing > 0 else -1
-    return [f / scale for f in floors], target / scale
+    return [f / 100.0 for f in floors]
+
+
+@dataclass
+class Scores:
+    """Scores of a batch of leads, as arrays indexed like the batch; with
+    ``contributions`` (per lead) when they were asked for."""
+
+    fit: np.ndarray
+    engagement: np.ndarray
+    total: np.ndarray
+    grade: np.ndarray
+    contributions: list = None
+
+    def __len__(self):
+        return len(self.total)
+
+    def score(self, i):
+        """The :class:`Score` of the ``i``-th lead of the batch."""
+        return Score(
+            fit=float(self.fit[i]),
+            engagement=float(self.engagement[i]),
+            total=float(self.total[i]),
+            grade=str(self.grade[i]),
+            contributions=self.contributions[i] if self.contributions else (),
+        )
+
+
+def score_batch(n, fit_matches, rule_matches, ruleset, now_us, explain=False):
+    """Scores of ``n`` leads (indexed 0..n-1) at once.
+
+    :param fit_matches: ``[(FitRule, array of lead indices it matches)]``
+    :param rule_matches: ``[RuleMatches]``, one per engagement rule
+    :param now_us: the instant, in microseconds since 2000-01-01
+    :param explain: also compute each lead's contributions
+    :return: :class:`Scores`; values rounded to 2 decimals
+    """
+    fit_raw = np.zeros(n)
+    for rule, leads in fit_matches:
+        fit_raw[np.asarray(leads, dtype=np.int64)] += rule.points
+    eng_raw, parts = _engagement(rule_matches, n, now_us)
+    fit = np.clip(fit_raw, 0.0, ruleset.fit_cap) * 100.0 / ruleset.fit_cap
+    engagement = (
+        np.clip(eng_raw, 0.0, ruleset.engagement_cap) * 100.0 / ruleset.engagement_cap
+    )
+    fw, ew = ruleset.fit_weight / 100.0, ruleset.engagement_weight / 100.0
+    total = np.round(fw * fit + ew * engagement, 2)
+    grades = np.full(n, "F", dtype="<U1")
+    for letter, threshold in sorted(ruleset.grades, key=lambda g: g[1]):
+        grades[fit >= threshold] = letter
+    contributions = None
+    if explain:
+        contributions = []
+        for i, (keys, values) in enumerate(
+            _explain(n, fit_matches, parts, fit_raw, eng_raw, ruleset)
+        ):
+            rounded = _round_exact(values, float(total[i]))
+            contributions.append(
+                tuple(
+                    Contribution(kind, rule_id, event_id, points)
+                    for (kind, rule_id, event_id), points in zip(
+                        keys, rounded, strict=True
+                    )
+                    if points
+                )
+            )
+    return Scores(
+        fit=np.round(fit, 2),
+        engagement=np.round(engagement, 2),
+        total=total,
+        grade=grades,
+        contributions=contributions,
+    )
+
+
+def _explain(n, fit_matches, parts, fit_raw, eng_raw, ruleset):
+    """[(keys, exact values)] per lead: each rule and event's share of the
+    combined score before rounding."""
+    fw, ew = ruleset.fit_weight / 100.0, ruleset.engagement_weight / 100.0
+    fit_factor = _clamp_factor(fit_raw, ruleset.fit_cap) * 100.0 / ruleset.fit_cap
+    eng_factor = (
+        _clamp_factor(eng_raw, ruleset.engagement_cap) * 100.0 / ruleset.engagement_cap
+    )
+    out = [([], []) for _i in range(n)]
+    for rule, leads in fit_matches:
+        for i in np.asarray(leads, dtype=np.int64):
+            out[i][0].append(("fit", rule.id, None))
+            out[i][1].append(rule.points * float(fit_factor[i]) * fw)
+    for rule, lead, event, value in parts:
+        shares = value * eng_factor[lead] * ew
+        for i, event_id, share in zip(
+            lead.tolist(), event.tolist(), shares.tolist(), strict=True
+        ):
+            out[i][0].append(("engagement", rule.id, event_id))
+            out[i][1].append(share)
+    return out
 
 
 def score_lead(fit_rules, events, engagement_rules, ruleset, now):
-    """The :class:`Score` of one lead.
+    """The :class:`Score` of one lead, with its contributions.
 
     :param fit_rules: the fit rules whose domain the lead matches
     :param events: the lead's events (:class:`Event`)
     :param engagement_rules: the rule set's engagement rules
+    :param now: a naive UTC datetime
     """
-    fit_raw = sum(rule.points for rule in fit_rules)
-    fit_factor = _clamp_factor(fit_raw, ruleset.fit_cap) * 100.0 / ruleset.fit_cap
-    fit = max(0.0, min(fit_raw, ruleset.fit_cap)) * 100.0 / ruleset.fit_cap
-
-    parts = _engagement_parts(events, engagement_rules, now)
-    eng_raw = sum(p for _r, _e, p in parts)
-    eng_factor = (
-        _clamp_factor(eng_raw, ruleset.engagement_cap) * 100.0 / ruleset.engagement_cap
-    )
-    engagement = (
-        max(0.0, min(eng_raw, ruleset.engagement_cap))
-        * 100.0
-        / (ruleset.engagement_cap)
-    )
-
-    fw, ew = ruleset.fit_weight / 100.0, ruleset.engagement_weight / 100.0
-    keys, values = [], []
-    for rule in fit_rules:
-        keys.append(("fit", rule.id, None))
-        values.append(rule.points * fit_factor * fw)
-    for rule, event, points in parts:
-        keys.append(("engagement", rule.id, event.id))
-        values.append(points * eng_factor * ew)
-    rounded, total = _round_exact(values)
-    contributions = tuple(
-        Contribution(kind, rule_id, event_id, points)
-        for (kind, rule_id, event_id), points in zip(keys, rounded, strict=True)
-        if points
-    )
-    return Score(
-        fit=round(fit, 2),
-        engagement=round(engagement, 2),
-        total=total,
-        grade=grade_of(fit, ruleset.grades),
-        contributions=contributions,
-    )
+    matches = []
+    for rule in engagement_rules:
+        hits = [e for e in events if rule.matches(e)]
+        matches.append(
+            RuleMatches(
+                rule,
+                lead=np.zeros(len(hits), dtype=np.int64),
+                event=np.array([e.id for e in hits], dtype=np.int64),
+                at=np.array([to_micros(e.occurred_at) for e in hits], dtype=np.int64),
+            )
+        )
+    fit = [(rule, np.zeros(1, dtype=np.int64)) for rule in fit_rules]
+    scores = score_batch(1, fit, matches, ruleset, to_micros(now), explain=True)
+    return scores.score(0)

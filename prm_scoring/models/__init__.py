@@ -5,3 +5,5 @@ from . import crm_lead
 from . import res_partner
 from . import prm_qualification_rule
 from . import prm_event
+from . import prm_qualification_entry
+from . import prm_qualification_report

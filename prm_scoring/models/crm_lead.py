@@ -1,14 +1,14 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+
 from markupsafe import Markup
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
-
-from ..engine import Event, Ruleset, score_lead
 
 GRADES = [(g, g) for g in "ABCDEF"]
 QUALIFICATION = [
@@ -21,7 +21,8 @@ QUALIFICATION = [
 ]
 OPEN_STATES = ("new", "nurturing")  # rules may still move these leads
 
-RESCORE_BATCH = 5000
+RESCORE_BATCH = 50000  # leads scored per statement in the full recompute
+RANGE_FROM = 1000  # id sets this large are read as a range, then filtered
 SCORE_FIELDS = [
     "prm_fit_score",
     "prm_engagement_score",
@@ -30,6 +31,42 @@ SCORE_FIELDS = [
     "prm_score_updated_at",
 ]
 RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
+RESCORE_RUN_PARAM = "prm_scoring.rescore_run"  # the full recompute under way
+
+
+def pg_array(values, kind="int"):
+    """An array parameter as one literal (``'{1,2,3}'::int[]``): psycopg2
+    would otherwise quote each of tens of thousands of elements."""
+    return SQL(
+        "%s::" + kind + "[]",  # noqa: ISC003 kind is one of ours, never user input
+        "{" + ",".join(map(str, values)) + "}",
+    )
+
+
+def ids_condition(column, ids):
+    """SQL condition ``column IN ids``.  A large set is read as its id range
+    (one sequential or range scan) and filtered by a hashed ``= ANY``, which
+    is much cheaper than thousands of index look-ups."""
+    ids = sorted(ids)
+    if len(ids) < RANGE_FROM:
+        return SQL("%s = ANY(%s)", column, pg_array(ids))
+    return SQL(
+        "%s BETWEEN %s AND %s AND %s = ANY(%s)",
+        column,
+        ids[0],
+        ids[-1],
+        column,
+        pg_array(ids),
+    )
+
+
+def ids_domain(ids):
+    """Odoo domain of records among ``ids`` (see :func:`ids_condition`); for a
+    large set the caller keeps only results in ``ids``."""
+    ids = sorted(ids)
+    if len(ids) < RANGE_FROM:
+        return [("id", "in", ids)]
+    return [("id", ">=", ids[0]), ("id", "<=", ids[-1])]
 
 
 class CrmLead(models.Model):
@@ -74,7 +111,7 @@ class CrmLead(models.Model):
     def _compute_prm_score_explanation(self):
         """The rules and events behind the score now, summing to it exactly."""
         for lead in self:
-            score = lead.id and lead._prm_score_all().get(lead.id)
+            score = lead.id and lead._prm_score_all(explain=True).get(lead.id)
             lead.prm_score_explanation = lead._prm_render_explanation(score)
 
     def _prm_render_explanation(self, score):
@@ -128,175 +165,159 @@ class CrmLead(models.Model):
         "prm.score.entry", "lead_id", string="Score History", readonly=True
     )
 
-    def _prm_score_all(self, now=None, rulesets=None):
-        """{lead id: engine Score} for these leads, from their events and the
-        active rule set of their company (leads without one are skipped).
-        ``rulesets``, if given, is filled with {lead id: rule set id}."""
-        now = now or fields.Datetime.now()
-        leads = self.sudo().with_context(active_test=False).exists()
-        results = {}
-        Ruleset_ = self.env["prm.scoring.ruleset"].sudo()
-        for company in leads.company_id | self.env.company:
-            group = leads.filtered(
-                lambda lead, company=company: (lead.company_id or self.env.company)
-                == company
-            )
-            ruleset = Ruleset_._get_active(company)
-            if not group or not ruleset:
-                continue
-            rules = ruleset.rule_ids.filtered("active")
-            fit_rules = rules.filtered(lambda r: r.kind == "fit")
-            engagement = [r._to_engine() for r in rules - fit_rules]
-            matches = {lead_id: [] for lead_id in group.ids}
-            for rule in fit_rules:
-                matched = group.search(rule._fit_domain() + [("id", "in", group.ids)])
-                for lead_id in matched.ids:
-                    matches[lead_id].append(rule._to_engine())
-            events = group._prm_scoring_events()
-            settings = Ruleset(
-                fit_weight=ruleset.fit_weight,
-                engagement_weight=ruleset.engagement_weight,
-                fit_cap=ruleset.fit_cap,
-                engagement_cap=ruleset.engagement_cap,
-            )
-            for lead_id in group.ids:
-                if rulesets is not None:
-                    rulesets[lead_id] = (ruleset.id, company.id)
-                results[lead_id] = score_lead(
-                    matches[lead_id], events.get(lead_id, []), engagement, settings, now
-                )
-        return results
-
-    def _prm_scoring_events(self):
-        """{lead id: [engine Event]} in one query."""
-        self.env["prm.event"].flush_model()
+    def _prm_score_groups(self, now, explain=False):
+        """[(rule set, company id, lead ids, engine Scores)]: these leads
+        scored by the active rule set of their company (leads of a company
+        without one are left out)."""
+        ids = [i for i in self.ids if i]
+        if not ids:
+            return []
+        self.flush_model(["company_id"])
         self.env.cr.execute(
             SQL(
-                """
-            SELECT e.lead_id, e.id, t.code, e.occurred_at, COALESCE(e.url, ''),
-                   COALESCE(s.name, ''), COALESCE(m.name, ''), COALESCE(c.name, ''),
-                   e.payload -> 'properties', COALESCE(e.is_bot, false)
-              FROM prm_event e
-              JOIN prm_event_type t ON t.id = e.event_type_id
-         LEFT JOIN utm_source s ON s.id = e.source_id
-         LEFT JOIN utm_medium m ON m.id = e.medium_id
-         LEFT JOIN utm_campaign c ON c.id = e.campaign_id
-             WHERE e.lead_id = ANY(%s)
-                """,
-                self.ids,
+                "SELECT COALESCE(company_id, %s), array_agg(id) FROM crm_lead "
+                "WHERE %s GROUP BY 1",
+                self.env.company.id,
+                ids_condition(SQL("id"), ids),
             )
         )
-        events = {}
-        for row in self.env.cr.fetchall():
-            events.setdefault(row[0], []).append(
-                Event(
-                    id=row[1],
-                    type=row[2],
-                    occurred_at=row[3],
-                    url=row[4],
-                    source=row[5],
-                    medium=row[6],
-                    campaign=row[7],
-                    properties=row[8] or {},
-                    is_bot=row[9],
-                )
-            )
-        return events
+        groups = []
+        Ruleset_ = self.env["prm.scoring.ruleset"].sudo()
+        for company_id, lead_ids in self.env.cr.fetchall():
+            ruleset = Ruleset_._get_active(self.env["res.company"].browse(company_id))
+            if ruleset:
+                scored, scores = ruleset._prm_score_leads(lead_ids, now, explain)
+                groups.append((ruleset, company_id, scored, scores))
+        return groups
+
+    def _prm_score_all(self, now=None, explain=False):
+        """{lead id: engine Score} for these leads (see _prm_score_groups)."""
+        now = now or fields.Datetime.now()
+        return {
+            int(lead_id): scores.score(i)
+            for _ruleset, _company, ids, scores in self._prm_score_groups(now, explain)
+            for i, lead_id in enumerate(ids)
+        }
 
     def _prm_rescore(self, now=None, reason="recompute"):
-        """Score these leads, store the result and append the ledger entries
-        of changes of at least one point: one statement."""
+        """Score these leads, store the scores that changed, append the ledger
+        entries of changes of at least one point, then update the partners'
+        scores and run the qualification rules.  Returns the number of leads
+        scored."""
         now = now or fields.Datetime.now()
-        rulesets = {}
-        scores = self._prm_score_all(now=now, rulesets=rulesets)
-        if not scores:
-            return scores
-        values = SQL(", ").join(
-            SQL(
-                "(%s, %s::numeric, %s::numeric, %s::numeric, %s, %s::int, %s::int)",
-                lead_id,
-                s.fit,
-                s.engagement,
-                s.total,
-                s.grade,
-                *rulesets[lead_id],
-            )
-            for lead_id, s in sorted(scores.items())
-        )
-        uid = self.env.uid
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH v(id, fit, eng, total, grade, ruleset, company) AS (VALUES %(values)s),
+        scored = []
+        # the user behind an event or a rule change; none for scheduled jobs
+        uid = None if self.env.uid == SUPERUSER_ID else self.env.uid
+        for ruleset, _company, ids, scores in self._prm_score_groups(now):
+            scored.extend(ids.tolist())
+            self.env.cr.execute(
+                SQL(
+                    """
+            WITH v(id, fit, eng, total, grade) AS (
+                SELECT * FROM unnest(%(ids)s, %(fit)s, %(eng)s, %(total)s, %(grade)s)
+            ),
             last AS (
                 SELECT DISTINCT ON (e.lead_id) e.lead_id, e.new_score
                   FROM prm_score_entry e
-                 WHERE e.lead_id IN (SELECT id FROM v)
+                 WHERE %(in_ledger)s
               ORDER BY e.lead_id, e.id DESC
             ),
             upd AS (
+                -- only rows whose score really changes: a lead row is wide and
+                -- heavily indexed, rewriting it costs more than all the maths
                 UPDATE crm_lead l
                    SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
                        prm_score = v.total, prm_grade = v.grade,
                        prm_score_updated_at = %(now)s
                   FROM v
                  WHERE l.id = v.id
+                   AND (l.prm_fit_score, l.prm_engagement_score, l.prm_score,
+                        l.prm_grade)
+                       IS DISTINCT FROM (v.fit, v.eng, v.total, v.grade)
              RETURNING l.id
             )
-            INSERT INTO prm_score_entry (lead_id, ruleset_id, company_id, computed_at,
-                old_score, new_score, delta, reason, create_uid, write_uid,
-                create_date, write_date)
-            SELECT v.id, v.ruleset, v.company, %(now)s, COALESCE(last.new_score, 0),
+            INSERT INTO prm_score_entry (lead_id, ruleset_id, computed_at,
+                old_score, new_score, delta, reason, user_id)
+            SELECT v.id, %(ruleset)s, %(now)s, COALESCE(last.new_score, 0),
                    v.total, v.total - COALESCE(last.new_score, 0), %(reason)s,
-                   %(uid)s, %(uid)s, %(now)s, %(now)s
+                   %(uid)s
               FROM v LEFT JOIN last ON last.lead_id = v.id
              WHERE abs(v.total - COALESCE(last.new_score, 0)) >= 1
-                """,
-                values=values,
-                now=now,
-                reason=reason,
-                uid=uid,
+                    """,
+                    ids=pg_array(ids.tolist()),
+                    fit=pg_array(scores.fit.tolist(), "numeric"),
+                    eng=pg_array(scores.engagement.tolist(), "numeric"),
+                    total=pg_array(scores.total.tolist(), "numeric"),
+                    grade=pg_array(scores.grade.tolist(), "varchar"),
+                    in_ledger=ids_condition(SQL("e.lead_id"), ids.tolist()),
+                    ruleset=ruleset.id,
+                    now=now,
+                    reason=reason,
+                    uid=uid,
+                )
             )
-        )
+        if not scored:
+            return 0
         self.env["prm.score.entry"].invalidate_model()
         self.invalidate_model(SCORE_FIELDS)
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT partner_id FROM crm_lead "
-                "WHERE id = ANY(%s) AND partner_id IS NOT NULL",
-                list(scores),
+                "WHERE %s AND partner_id IS NOT NULL",
+                ids_condition(SQL("id"), scored),
             )
         )
         partner_ids = [row[0] for row in self.env.cr.fetchall()]
         self.env["res.partner"].browse(partner_ids)._prm_aggregate_scores(now)
-        self.browse(list(scores))._prm_qualify()
-        return scores
+        self.browse(scored)._prm_qualify()
+        return len(scored)
 
     @api.model
     def _cron_prm_rescore_all(self, batch_size=RESCORE_BATCH, now=None):
-        """Full recompute (daily, for decay; and after rule changes), batched."""
-        now = now or fields.Datetime.now()
+        """Full recompute (daily, for decay; and at once after a rule change).
+
+        Run by the scheduler, each call scores one batch of leads, commits and
+        reports what remains, so Odoo calls it again until all are done; the
+        run (its instant, reason and last lead) is saved, so a run that was
+        stopped resumes where it was.  Called directly, it scores every
+        lead.  Returns the number of leads scored by this call."""
         params = self.env["ir.config_parameter"].sudo()
-        reason = "rule_change" if params.get_param(RULES_CHANGED_PARAM) else "decay"
-        params.set_param(RULES_CHANGED_PARAM, False)
-        last_id, done = 0, 0
+        run = json.loads(params.get_param(RESCORE_RUN_PARAM) or "null")
+        if not run or now:
+            changed = params.get_param(RULES_CHANGED_PARAM)
+            params.set_param(RULES_CHANGED_PARAM, False)
+            run = {
+                "now": fields.Datetime.to_string(now or fields.Datetime.now()),
+                "reason": "rule_change" if changed else "decay",
+                "last_id": 0,
+            }
+        in_cron = bool(self.env.context.get("ir_cron_progress_id"))
+        done = 0
         while True:
             self.env.cr.execute(
                 SQL(
                     "SELECT id FROM crm_lead WHERE id > %s ORDER BY id LIMIT %s",
-                    last_id,
+                    run["last_id"],
                     batch_size,
                 )
             )
             ids = [row[0] for row in self.env.cr.fetchall()]
-            if not ids:
-                break
-            self.browse(ids)._prm_rescore(now=now, reason=reason)
-            done += len(ids)
-            last_id = ids[-1]
-            commit_cron_batch(self.env)
-        self.env["ir.cron"]._notify_progress(done=done, remaining=0)
-        return done
+            if ids:
+                self.browse(ids)._prm_rescore(
+                    now=fields.Datetime.to_datetime(run["now"]), reason=run["reason"]
+                )
+                done += len(ids)
+                run["last_id"] = ids[-1]
+            self.env.cr.execute(
+                SQL("SELECT count(*) FROM crm_lead WHERE id > %s", run["last_id"])
+            )
+            remaining = self.env.cr.fetchone()[0]
+            params.set_param(RESCORE_RUN_PARAM, json.dumps(run) if remaining else "")
+            if in_cron:
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                commit_cron_batch(self.env)
+            if not remaining or in_cron:
+                return done
 
     # ------------------------------------------------------------------
     # QUALIFICATION
@@ -314,65 +335,114 @@ class CrmLead(models.Model):
     prm_qualification_rule_id = fields.Many2one(
         "prm.qualification.rule", string="Decided by", readonly=True, copy=False
     )
+    prm_qualification_entry_ids = fields.One2many(
+        "prm.qualification.entry",
+        "lead_id",
+        string="Qualification Moves",
+        readonly=True,
+    )
 
     def _prm_qualify(self):
-        """Apply the company's qualification rules to open leads (new, nurturing)."""
-        leads = self.sudo().filtered(
-            lambda lead: lead.prm_qualification in OPEN_STATES and lead.active
+        """Apply the company's qualification rules to open leads (new,
+        nurturing): per rule, one search among the leads no earlier rule took;
+        only leads whose state changes run the rule's actions."""
+        ids = [i for i in self.ids if i]
+        if not ids:
+            return
+        self.flush_model(["company_id", "active", "prm_qualification"])
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT COALESCE(company_id, %s), array_agg(id), array_agg(prm_qualification)
+              FROM crm_lead
+             WHERE %s AND active AND prm_qualification IN %s
+          GROUP BY 1
+                """,
+                self.env.company.id,
+                ids_condition(SQL("id"), ids),
+                OPEN_STATES,
+            )
         )
         Rule = self.env["prm.qualification.rule"].sudo()
-        for company in leads.company_id | self.env.company:
-            group = leads.filtered(
-                lambda lead, company=company: (lead.company_id or self.env.company)
-                == company
-            )
-            rules = Rule._rules_for(company) if group else Rule
-            for lead in group:
-                rule = next((r for r in rules if r._matches(lead)), None)
-                if rule and rule.state != lead.prm_qualification:
-                    lead._prm_enter_state(rule)
+        Lead = self.sudo().with_context(active_test=False)
+        moves = []
+        for company_id, lead_ids, states in self.env.cr.fetchall():
+            state_of = dict(zip(lead_ids, states, strict=True))
+            remaining = set(lead_ids)
+            for rule in Rule._rules_for(self.env["res.company"].browse(company_id)):
+                if not remaining:
+                    break
+                found = Lead.search(rule._match_domain() + ids_domain(remaining)).ids
+                matched = [i for i in found if i in remaining]
+                remaining.difference_update(matched)
+                movers = [i for i in matched if state_of[i] != rule.state]
+                if movers:
+                    moves.append((rule, movers))
+        for rule, movers in moves:
+            Lead.browse(movers)._prm_enter_state(rule)
+
+    def _prm_log_moves(self, to_state, rule=None, reason=None):
+        """Append one qualification move per lead (before the state changes)."""
+        self.env["prm.qualification.entry"].sudo().create(
+            [
+                {
+                    "lead_id": lead.id,
+                    "rule_id": rule.id if rule else False,
+                    "from_state": lead.prm_qualification,
+                    "to_state": to_state,
+                    "score": lead.prm_score,
+                    "grade": lead.prm_grade,
+                    "reason": reason,
+                    "company_id": (lead.company_id or self.env.company).id,
+                }
+                for lead in self
+            ]
+        )
 
     def _prm_enter_state(self, rule):
-        """Move to the rule's state, run its actions, and say so in the chatter."""
-        self.ensure_one()
+        """Move these leads to the rule's state, run its actions, log the move
+        and say so in each lead's chatter."""
+        self._prm_log_moves(rule.state, rule=rule)
         self.write(
             {"prm_qualification": rule.state, "prm_qualification_rule_id": rule.id}
         )
-        self.message_post(
-            body=self.env._(
-                "%(state)s by qualification rule “%(rule)s” (score %(score).2f, "
-                "grade %(grade)s).",
-                state=dict(QUALIFICATION)[rule.state],
-                rule=rule.name,
-                score=self.prm_score or 0.0,
-                grade=self.prm_grade or "-",
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
-        if rule.state == "qualified" and rule.convert and self.type == "lead":
-            # before the assignment: converting recomputes the team
-            self.convert_opportunity(
-                self.partner_id, user_ids=False, team_id=rule.team_id.id or False
+        for lead in self:
+            lead.message_post(
+                body=self.env._(
+                    "%(state)s by qualification rule “%(rule)s” (score %(score).2f, "
+                    "grade %(grade)s).",
+                    state=dict(QUALIFICATION)[rule.state],
+                    rule=rule.name,
+                    score=lead.prm_score or 0.0,
+                    grade=lead.prm_grade or "-",
+                ),
+                subtype_xmlid="mail.mt_note",
             )
+        if rule.state == "qualified" and rule.convert:
+            for lead in self.filtered(lambda lead: lead.type == "lead"):
+                # before the assignment: converting recomputes the team
+                lead.convert_opportunity(
+                    lead.partner_id, user_ids=False, team_id=rule.team_id.id or False
+                )
         if rule.tag_ids:
-            self.tag_ids = [fields.Command.link(tag.id) for tag in rule.tag_ids]
-        if rule.team_id or rule.user_id:
-            self.write(
-                {
-                    key: value
-                    for key, value in (
-                        ("team_id", rule.team_id.id),
-                        ("user_id", rule.user_id.id),
-                    )
-                    if value
-                }
+            self.write({"tag_ids": [fields.Command.link(t.id) for t in rule.tag_ids]})
+        assign = {
+            key: value
+            for key, value in (
+                ("team_id", rule.team_id.id),
+                ("user_id", rule.user_id.id),
             )
+            if value
+        }
+        if assign:
+            self.write(assign)
         if rule.activity_type_id:
-            self.activity_schedule(
-                activity_type_id=rule.activity_type_id.id,
-                summary=rule.activity_summary or rule.name,
-                user_id=self.user_id.id or self.env.uid,
-            )
+            for lead in self:
+                lead.activity_schedule(
+                    activity_type_id=rule.activity_type_id.id,
+                    summary=rule.activity_summary or rule.name,
+                    user_id=lead.user_id.id or self.env.uid,
+                )
         if rule.state == "eliminated" and rule.lost_reason_id:
             self.action_set_lost(lost_reason_id=rule.lost_reason_id.id)
 
@@ -381,6 +451,7 @@ class CrmLead(models.Model):
         for lead in self:
             if lead.prm_qualification != "qualified":
                 raise UserError(self.env._("Only qualified leads can be accepted."))
+            lead._prm_log_moves("accepted")
             lead.prm_qualification = "accepted"
             lead.message_post(
                 body=self.env._("Accepted by sales."), subtype_xmlid="mail.mt_note"

@@ -1,6 +1,8 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
 
 from .crm_lead import GRADES
@@ -50,6 +52,22 @@ class PrmQualificationRule(models.Model):
         ),
     ]
 
+    @api.constrains("domain")
+    def _check_domain(self):
+        for rule in self:
+            try:
+                self.env["crm.lead"].search_count(
+                    safe_eval(rule.domain or "[]"), limit=1
+                )
+            except Exception as exc:
+                raise ValidationError(
+                    self.env._(
+                        "Qualification rule %(name)s has an invalid filter: %(error)s",
+                        name=rule.name,
+                        error=exc,
+                    )
+                ) from exc
+
     def _compute_lead_count(self):
         counts = dict(
             self.env["crm.lead"]
@@ -63,16 +81,29 @@ class PrmQualificationRule(models.Model):
         for rule in self:
             rule.lead_count = counts.get(rule, 0)
 
-    def _matches(self, lead):
-        """True when ``lead`` meets this rule's score, grade and filter."""
+    def _match_domain(self):
+        """Odoo domain of the leads this rule takes: score range, minimum
+        grade (A is best) and the rule's own filter."""
         self.ensure_one()
-        score = lead.prm_score or 0.0
-        if score < self.min_score or (self.max_score and score >= self.max_score):
-            return False
-        if self.min_grade and (not lead.prm_grade or lead.prm_grade > self.min_grade):
-            return False
-        domain = safe_eval(self.domain or "[]")
-        return not domain or bool(lead.filtered_domain(domain))
+        domain = []
+        if self.min_score:
+            domain.append(("prm_score", ">=", self.min_score))
+        if self.max_score:
+            domain = expression.AND(
+                [
+                    domain,
+                    expression.OR(
+                        [
+                            [("prm_score", "<", self.max_score)],
+                            [("prm_score", "=", False)],
+                        ]
+                    ),
+                ]
+            )
+        if self.min_grade:
+            grades = [g for g, _label in GRADES if g <= self.min_grade]
+            domain.append(("prm_grade", "in", grades))
+        return expression.AND([domain, safe_eval(self.domain or "[]")])
 
     @api.model
     def _rules_for(self, company):

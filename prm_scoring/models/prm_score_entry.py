@@ -21,12 +21,24 @@ class PrmScoreEntry(models.Model):
     _description = "PRM Score Ledger Entry"
     _order = "computed_at desc, id desc"
     _rec_name = "lead_id"
+    # written in bulk by SQL, never edited: no create/write user and date
+    # (each would be one more foreign-key check per row); ``computed_at``
+    # and ``user_id`` say when and by whom
+    _log_access = False
 
     lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True)
     ruleset_id = fields.Many2one("prm.scoring.ruleset", ondelete="set null")
-    company_id = fields.Many2one("res.company", index=True)
+    company_id = fields.Many2one(
+        related="lead_id.company_id", string="Company", compute_sudo=True
+    )
     computed_at = fields.Datetime(required=True)
     old_score = fields.Float(digits=(5, 2))
     new_score = fields.Float(digits=(5, 2))
     delta = fields.Float(digits=(5, 2))
     reason = fields.Selection(REASONS, required=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Triggered by",
+        ondelete="set null",
+        help="The user whose action (or the scheduled job) led to the change.",
+    )

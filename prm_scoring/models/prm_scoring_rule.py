@@ -1,10 +1,14 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from ..engine import EngagementRule, FitRule
+from .crm_lead import ids_condition
 
 
 class PrmScoringRule(models.Model):
@@ -126,3 +130,58 @@ class PrmScoringRule(models.Model):
             property_value=self.property_value or "",
             name=self.name,
         )
+
+    def _prm_event_condition(self, lead_ids):
+        """SQL condition on ``prm_event e`` equivalent to the engine's
+        :meth:`EngagementRule.matches` for the events of ``lead_ids`` (bots are
+        excluded by the caller).  Free-form filters (URL pattern, property)
+        are decided by the engine on the distinct values those events hold."""
+        self.ensure_one()
+        engine_rule = self._to_engine()
+        conditions = [SQL("e.event_type_id = %s", self.event_type_id.id)]
+        of_rule = SQL(
+            "%s AND e.event_type_id = %s",
+            ids_condition(SQL("e.lead_id"), lead_ids),
+            self.event_type_id.id,
+        )
+        if self.url_pattern:
+            self.env.cr.execute(
+                SQL("SELECT DISTINCT e.url FROM prm_event e WHERE %s", of_rule)
+            )
+            urls = [url for (url,) in self.env.cr.fetchall() if url is not None]
+            condition = SQL(
+                "e.url = ANY(%s)", [url for url in urls if engine_rule.url_matches(url)]
+            )
+            if engine_rule.url_matches(""):
+                condition = SQL("(%s OR e.url IS NULL)", condition)
+            conditions.append(condition)
+        for field_name, column in (
+            ("utm_source_id", "source_id"),
+            ("utm_medium_id", "medium_id"),
+            ("utm_campaign_id", "campaign_id"),
+        ):
+            wanted = self[field_name]
+            if wanted:
+                same = wanted.search([("name", "=ilike", wanted.name)]).filtered(
+                    lambda rec, wanted=wanted: rec.name.lower() == wanted.name.lower()
+                )
+                conditions.append(
+                    SQL("%s = ANY(%s)", SQL.identifier("e", column), same.ids or [0])
+                )
+        if self.property_key:
+            value_sql = SQL("e.payload -> 'properties' -> %s", self.property_key)
+            self.env.cr.execute(
+                SQL(
+                    "SELECT DISTINCT %s FROM prm_event e WHERE %s AND %s IS NOT NULL",
+                    value_sql,
+                    of_rule,
+                    value_sql,
+                )
+            )
+            good = [
+                json.dumps(value)
+                for (value,) in self.env.cr.fetchall()
+                if engine_rule.property_matches(value)
+            ]
+            conditions.append(SQL("%s = ANY(%s::jsonb[])", value_sql, good))
+        return SQL(" AND ").join(conditions)

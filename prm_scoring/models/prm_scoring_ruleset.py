@@ -1,11 +1,19 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
+
+import numpy as np
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
-from ..engine import decayed_points
+from ..engine import RuleMatches, Ruleset, decayed_points, score_batch, to_micros
+from ..engine.pgcopy import parse_binary_copy
+from .crm_lead import ids_condition, ids_domain, pg_array
+
+BITS_PER_PASS = 62  # engagement rules matched per pass (one bit each, int8)
 
 PREVIEW_DAYS = (0, 7, 14, 30, 60, 90)
 SCORING_FIELDS = {
@@ -170,9 +178,10 @@ class PrmScoringRuleset(models.Model):
     @api.model
     def _prm_rules_changed(self):
         """Rescore every lead soon, and say why in the score ledger."""
-        self.env["ir.config_parameter"].sudo().set_param(
-            "prm_scoring.rules_changed", "1"
-        )
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("prm_scoring.rules_changed", "1")
+        # a full recompute under way restarts, under the new rules
+        params.set_param("prm_scoring.rescore_run", "")
         cron = self.env.ref("prm_scoring.ir_cron_prm_rescore", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
@@ -199,3 +208,120 @@ class PrmScoringRuleset(models.Model):
             "view_mode": "form",
             "target": "current",
         }
+
+    # ------------------------------------------------------------------
+    # SCORING
+    # ------------------------------------------------------------------
+
+    def _engine_settings(self):
+        self.ensure_one()
+        return Ruleset(
+            fit_weight=self.fit_weight,
+            engagement_weight=self.engagement_weight,
+            fit_cap=self.fit_cap,
+            engagement_cap=self.engagement_cap,
+        )
+
+    def _prm_score_leads(self, lead_ids, now, explain=False):
+        """(lead ids, engine Scores) of these leads under this rule set at
+        ``now``: fit rules in one query, engagement from one binary COPY of the
+        matching events, all scored by the engine at once."""
+        self.ensure_one()
+        lead_ids = np.unique(np.asarray(lead_ids, dtype=np.int64))
+        rules = self.sudo().rule_ids.filtered("active")
+        fit_rules = rules.filtered(lambda r: r.kind == "fit")
+        engagement = rules - fit_rules
+        scores = score_batch(
+            len(lead_ids),
+            self._prm_fit_matches(lead_ids, fit_rules),
+            self._prm_engagement_matches(lead_ids, engagement),
+            self._engine_settings(),
+            to_micros(now),
+            explain=explain,
+        )
+        return lead_ids, scores
+
+    def _prm_fit_matches(self, lead_ids, rules):
+        """[(engine FitRule, indices in ``lead_ids`` of the leads it matches)],
+        every rule's filter evaluated in one query."""
+        if not rules:
+            return []
+        Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
+        domain = ids_domain(lead_ids.tolist())
+        queries = [Lead._search(rule._fit_domain() + domain) for rule in rules]
+        # execute_query flushes the fields the filters read
+        [row] = self.env.execute_query(
+            SQL(
+                "SELECT %s",
+                SQL(", ").join(SQL("ARRAY(%s)", query.select()) for query in queries),
+            )
+        )
+        matches = []
+        for rule, found in zip(rules, row, strict=True):
+            found = np.asarray(found, dtype=np.int64)
+            found = found[np.isin(found, lead_ids)]
+            matches.append((rule._to_engine(), np.searchsorted(lead_ids, found)))
+        return matches
+
+    def _prm_engagement_matches(self, lead_ids, rules):
+        """[engine RuleMatches], one per engagement rule: the (lead, event)
+        pairs each rule counts.  One pass over the leads' events gives each
+        event a bit per rule it matches.  URL, UTM and property filters are
+        decided by the engine's own predicates on the distinct values found,
+        so SQL and the engine agree exactly."""
+        if not rules:
+            return []
+        self.env["prm.event"].flush_model()
+        leads = lead_ids.tolist()
+        matches = []
+        for start in range(0, len(rules), BITS_PER_PASS):
+            group = rules[start : start + BITS_PER_PASS]
+            bits = SQL(" | ").join(
+                SQL(
+                    "(CASE WHEN %s THEN %s::int8 ELSE 0 END)",
+                    rule._prm_event_condition(leads),
+                    1 << k,
+                )
+                for k, rule in enumerate(group)
+            )
+            query = SQL(
+                """
+                COPY (
+                    SELECT * FROM (
+                        SELECT e.lead_id, e.id, e.occurred_at, %(bits)s AS bits
+                          FROM prm_event e
+                         WHERE %(leads)s
+                           AND e.is_bot IS NOT TRUE
+                           AND e.event_type_id = ANY(%(types)s)
+                    ) AS m
+                     WHERE m.bits <> 0
+                ) TO STDOUT (FORMAT binary)
+                """,
+                bits=bits,
+                leads=ids_condition(SQL("e.lead_id"), leads),
+                types=pg_array(set(group.event_type_id.ids)),
+            )
+            buffer = io.BytesIO()
+            cr = self.env.cr
+            cr.copy_expert(cr.mogrify(query).decode(), buffer)
+            rows = parse_binary_copy(
+                buffer.getvalue(),
+                [
+                    ("lead", "int4"),
+                    ("event", "int4"),
+                    ("at", "timestamp"),
+                    ("bits", "int8"),
+                ],
+            )
+            lead_index = np.searchsorted(lead_ids, rows["lead"])
+            for k, rule in enumerate(group):
+                hit = (rows["bits"] >> k) & 1 == 1
+                matches.append(
+                    RuleMatches(
+                        rule._to_engine(),
+                        lead=lead_index[hit],
+                        event=rows["event"][hit],
+                        at=rows["at"][hit],
+                    )
+                )
+        return matches

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from psycopg2 import IntegrityError
 
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
 
@@ -188,3 +188,77 @@ class TestPrmQualification(PrmCommon):
             .search([("id", "in", entries.ids)])
         )
         self.assertEqual(visible.lead_id, lead)
+
+    def test_moves_logged_and_reported(self):
+        """Each move is logged with its rule; the report counts each rule's
+        decisions and the eliminated or nurtured leads won anyway."""
+        hot = self._lead(phone="10")
+        warm = self._lead(website="https://w.example")
+        cold = self._lead()
+        (hot + warm + cold)._prm_rescore()
+        hot.with_user(self.salesman).action_prm_accept()
+        moves = self.env["prm.qualification.entry"].search(
+            [("lead_id", "in", (hot + warm + cold).ids)]
+        )
+        self.assertEqual(
+            sorted((m.lead_id.id, m.from_state, m.to_state) for m in moves),
+            sorted(
+                [
+                    (hot.id, "new", "qualified"),
+                    (hot.id, "qualified", "accepted"),
+                    (warm.id, "new", "nurturing"),
+                    (cold.id, "new", "eliminated"),
+                ]
+            ),
+        )
+        self.assertEqual(
+            moves.filtered(lambda m: m.to_state == "accepted").user_id, self.salesman
+        )
+        # the nurtured lead is won without ever being qualified: a false negative
+        warm.write({"expected_revenue": 1000})
+        warm.action_set_won()
+        self.env.flush_all()
+        Report = self.env["prm.qualification.report"]
+        rows = {
+            (rule, state): (decisions, won, fn)
+            for rule, state, decisions, won, fn in Report._read_group(
+                [("lead_id", "in", (hot + warm + cold).ids)],
+                ["rule_id", "to_state"],
+                ["decisions:sum", "later_won:sum", "false_negative:sum"],
+            )
+        }
+        self.assertEqual(
+            rows,
+            {
+                (self.rule_hot, "qualified"): (1, 0, 0),
+                (self.rule_warm, "nurturing"): (1, 1, 1),
+                (self.rule_cold, "eliminated"): (1, 0, 0),
+            },
+        )
+        won_revenue = Report.search([("lead_id", "=", warm.id)]).won_revenue
+        self.assertEqual(won_revenue, 1000)
+
+    def test_rule_filter_validated(self):
+        """A qualification rule with an invalid filter is refused."""
+        with self.assertRaises(ValidationError):
+            self.env["prm.qualification.rule"].create(
+                {"name": "Bad", "state": "nurturing", "domain": "[('nope', '=', 1)]"}
+            )
+
+    def test_first_matching_rule_decides(self):
+        """Rules apply in order, in bulk: a lead matching two rules goes where
+        the first one sends it, and only leads that change state are moved."""
+        self.rule_warm.sequence = 0  # now before "Hot to sales"
+        hot = self._lead(phone="11")
+        hot._prm_rescore()
+        self.assertEqual(hot.prm_qualification, "nurturing")
+        count = self.env["prm.qualification.entry"].search_count(
+            [("lead_id", "=", hot.id)]
+        )
+        hot._prm_rescore()  # still nurturing: no new move
+        self.assertEqual(
+            self.env["prm.qualification.entry"].search_count(
+                [("lead_id", "=", hot.id)]
+            ),
+            count,
+        )

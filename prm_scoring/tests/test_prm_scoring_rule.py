@@ -193,7 +193,7 @@ class TestPrmScoringRule(PrmIngestCommon):
                     self._event("email_click", email="be@example.com", at=NOON),
                 ]
             )
-            score = self.be_lead._prm_score_all()[self.be_lead.id]
+            score = self.be_lead._prm_score_all(explain=True)[self.be_lead.id]
             html = str(self.be_lead.prm_score_explanation)
         self.assertAlmostEqual(sum(c.points for c in score.contributions), score.total)
         self.assertEqual(score.total, self.be_lead.prm_score)
@@ -272,3 +272,64 @@ class TestPrmScoringRule(PrmIngestCommon):
         self.assertIn("Email click", preview)
         self.assertIn("8.0", preview)  # at day 0
         self.assertIn("4.0", preview)  # after one 30-day half-life
+
+    def test_full_recompute_resumes_in_batches(self):
+        """Run by the scheduler, the full recompute scores one batch per call,
+        reports what remains, and the next call goes on where it stopped."""
+        leads = self.env["crm.lead"].create(
+            [
+                {"name": f"B{i}", "country_id": self.env.ref("base.be").id}
+                for i in range(3)
+            ]
+        )
+        self.env["crm.lead"].search([]).write({"prm_fit_score": 0})
+        cron = self.env.ref("prm_scoring.ir_cron_prm_rescore")
+        cron, progress = cron._add_progress()
+        Lead = self.env["crm.lead"].with_context(ir_cron_progress_id=progress.id)
+        total = self.env["crm.lead"].with_context(active_test=False).search_count([])
+        done = Lead._cron_prm_rescore_all(batch_size=total - 2)
+        self.assertEqual((done, progress.remaining), (total - 2, 2))
+        self.assertEqual(leads[-1].prm_fit_score, 0)  # not reached yet
+        done = Lead._cron_prm_rescore_all(batch_size=total - 2)
+        self.assertEqual((done, progress.remaining), (2, 0))
+        self.assertEqual(leads.mapped("prm_fit_score"), [60.0] * 3)
+        self.assertFalse(
+            self.env["ir.config_parameter"].get_param("prm_scoring.rescore_run")
+        )
+
+    def test_salesman_sees_own_leads_history(self):
+        """Salespeople see the score history of their own and unassigned
+        leads only."""
+        mine = self.be_lead
+        theirs = self.env["crm.lead"].create(
+            {
+                "name": "Someone else's",
+                "email_from": "x@other.example",
+                "country_id": self.env.ref("base.be").id,
+                "user_id": self.sales_manager.id,
+            }
+        )
+        mine.user_id = self.salesman
+        (mine + theirs)._prm_rescore()
+        entries = self.env["prm.score.entry"].search(
+            [("lead_id", "in", (mine + theirs).ids)]
+        )
+        self.assertEqual(entries.lead_id, mine + theirs)
+        visible = (
+            self.env["prm.score.entry"]
+            .with_user(self.salesman)
+            .search([("id", "in", entries.ids)])
+        )
+        self.assertEqual(visible.lead_id, mine)
+
+    def test_lead_table_keeps_room_for_score_updates(self):
+        """Installing prm_scoring leaves room in crm_lead pages for score
+        updates (fillfactor 50), and uninstalling would give it back."""
+        from ..hooks import OPTION, _lead_table_options, uninstall_hook
+
+        self.assertIn(OPTION, _lead_table_options(self.env.cr))
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            uninstall_hook(self.env)
+            self.assertNotIn(OPTION, _lead_table_options(self.env.cr) or [])
+            savepoint.rollback()
+        self.assertIn(OPTION, _lead_table_options(self.env.cr))

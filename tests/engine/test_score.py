@@ -1,9 +1,12 @@
 """Pure tests of prm_scoring's score engine (no Odoo)."""
 
 import doctest
+import importlib
 import random
+import struct
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from conftest import load_engine
 
@@ -126,3 +129,68 @@ def test_bad_ruleset():
 def test_doctests():
     """The examples in the engine's docstrings hold."""
     assert doctest.testmod(engine.score).failed == 0
+
+
+def test_batch_equals_one_lead_at_a_time():
+    """Scoring many leads at once gives each lead exactly its own score."""
+    rnd = random.Random(11)
+    rules = [
+        engine.EngagementRule(10, "page_view", 3, half_life_days=10, max_points=25),
+        engine.EngagementRule(11, "email_click", 7, half_life_days=30),
+        engine.EngagementRule(12, "unsubscribe", -15),
+        engine.EngagementRule(13, "page_view", 2, period_days=1, period_cap=4),
+    ]
+    fit_rules = [engine.FitRule(1, 20), engine.FitRule(2, -5), engine.FitRule(3, 40)]
+    types = ["page_view", "email_click", "unsubscribe", "email_open"]
+    leads = []
+    for lead in range(30):
+        events = [
+            ev(lead * 100 + i, rnd.choice(types), days=rnd.uniform(0, 60))
+            for i in range(rnd.randint(0, 25))
+        ]
+        leads.append((rnd.sample(fit_rules, rnd.randint(0, 3)), events))
+    fit_matches = [
+        (rule, np.array([i for i, (f, _e) in enumerate(leads) if rule in f]))
+        for rule in fit_rules
+    ]
+    rule_matches = []
+    for rule in rules:
+        hits = [(i, e) for i, (_f, events) in enumerate(leads) for e in events]
+        hits = [(i, e) for i, e in hits if rule.matches(e)]
+        rule_matches.append(
+            engine.RuleMatches(
+                rule,
+                lead=np.array([i for i, _e in hits], dtype=np.int64),
+                event=np.array([e.id for _i, e in hits], dtype=np.int64),
+                at=np.array(
+                    [engine.to_micros(e.occurred_at) for _i, e in hits], dtype=np.int64
+                ),
+            )
+        )
+    batch = engine.score_batch(
+        len(leads), fit_matches, rule_matches, RULESET, engine.to_micros(NOW), True
+    )
+    for i, (fit, events) in enumerate(leads):
+        in_order = [rule for rule in fit_rules if rule in fit]  # as the rule set
+        alone = engine.score_lead(in_order, events, rules, RULESET, NOW)
+        assert batch.score(i) == alone
+
+
+def test_binary_copy_parser():
+    """Rows of PostgreSQL's binary COPY format come back as typed columns."""
+    pgcopy = importlib.import_module(engine.__name__ + ".pgcopy")
+    rows = [(1, 10, 3_000_000), (2, -7, 0)]
+    body = b"".join(struct.pack(">hiiiiiq", 3, 4, a, 4, b, 8, c) for a, b, c in rows)
+    data = pgcopy.SIGNATURE + b"\0\0\0\0" + b"\0\0\0\0" + body + b"\xff\xff"
+    cols = [("a", "int4"), ("b", "int4"), ("at", "timestamp")]
+    out = pgcopy.parse_binary_copy(data, cols)
+    assert out["a"].tolist() == [1, 2]
+    assert out["b"].tolist() == [10, -7]
+    assert out["at"].tolist() == [3_000_000, 0]
+    null_row = struct.pack(">hiiiiiq", 3, 4, 1, -1, 0, 8, 0)[:-4]  # b is NULL
+    with pytest.raises(ValueError):
+        pgcopy.parse_binary_copy(
+            pgcopy.SIGNATURE + b"\0" * 8 + null_row + b"\xff\xff", cols
+        )
+    with pytest.raises(ValueError):
+        pgcopy.parse_binary_copy(b"not a copy", cols)
