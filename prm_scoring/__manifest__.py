@@ -20,6 +20,7 @@
         "views/prm_score_entry_views.xml",
         "views/prm_qualification_rule_views.xml",
         "views/prm_qualification_report_views.xml",
+        "views/prm_propensity_model_views.xml",
         "wizards/prm_qualification_reject_views.xml",
         "views/crm_lead_views.xml",
         "views/prm_scoring_menus.xml",

@@ -39,6 +39,11 @@ def to_micros(moment):
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def from_micros(value):
+    """The naive UTC datetime of microseconds since 2000-01-01."""
+    return EPOCH + timedelta(microseconds=int(value))
+
+
 @dataclass(frozen=True)
 class FitRule:
     id: int
@@ -188,7 +193,8 @@ def _engagement(rule_matches, n, now_us):
         lead = np.asarray(match.lead)[order]
         event = np.asarray(match.event)[order]
         at = np.asarray(match.at, dtype=np.int64)[order]
-        age = np.maximum((now_us - at) / DAY_US, 0.0)
+        now = now_us[lead] if np.ndim(now_us) else now_us
+        age = np.maximum((now - at) / DAY_US, 0.0)
         points = float(rule.points)
         value = np.full(len(lead), points)
         if rule.period_days and rule.period_cap:
@@ -258,13 +264,16 @@ def score_batch(n, fit_matches, rule_matches, ruleset, now_us, explain=False):
 
     :param fit_matches: ``[(FitRule, array of lead indices it matches)]``
     :param rule_matches: ``[RuleMatches]``, one per engagement rule
-    :param now_us: the instant, in microseconds since 2000-01-01
+    :param now_us: the instant, in microseconds since 2000-01-01, or an array
+        of one instant per lead
     :param explain: also compute each lead's contributions
     :return: :class:`Scores`; values rounded to 2 decimals
     """
     fit_raw = np.zeros(n)
     for rule, leads in fit_matches:
         fit_raw[np.asarray(leads, dtype=np.int64)] += rule.points
+    if np.ndim(now_us):
+        now_us = np.asarray(now_us, dtype=np.int64)
     eng_raw, parts = _engagement(rule_matches, n, now_us)
     fit = np.clip(fit_raw, 0.0, ruleset.fit_cap) * 100.0 / ruleset.fit_cap
     engagement = (
@@ -321,6 +330,47 @@ def _explain(n, fit_matches, parts, fit_raw, eng_raw, ruleset):
             out[i][0].append(("engagement", rule.id, event_id))
             out[i][1].append(share)
     return out
+
+
+def at_snapshots(fit_matches, rule_matches, snap_lead, snap_at):
+    """The matches of leads turned into matches of *snapshots* of them: the
+    snapshot ``i`` is lead ``snap_lead[i]`` as it was at ``snap_at[i]``
+    (microseconds), with the events strictly before that instant only.  Score
+    them with :func:`score_batch` and ``now_us=snap_at``."""
+    snap_lead = np.asarray(snap_lead, dtype=np.int64)
+    snap_at = np.asarray(snap_at, dtype=np.int64)
+    n_leads = int(snap_lead.max()) + 1 if len(snap_lead) else 0
+    by_lead = np.argsort(snap_lead, kind="stable")
+    count = np.bincount(snap_lead, minlength=n_leads)
+    first = np.concatenate([[0], np.cumsum(count)[:-1]]) if n_leads else count
+
+    def expand(leads):
+        """(row of the match, snapshot) pairs for lead indices ``leads``."""
+        leads = np.asarray(leads, dtype=np.int64)
+        inside = leads < n_leads
+        reps = np.where(inside, count[np.where(inside, leads, 0)], 0)
+        rows = np.repeat(np.arange(len(leads)), reps)
+        offset = np.arange(len(rows)) - np.repeat(np.cumsum(reps) - reps, reps)
+        return rows, by_lead[first[leads[rows]] + offset]
+
+    fit = []
+    for rule, leads in fit_matches:
+        _rows, snaps = expand(leads)
+        fit.append((rule, snaps))
+    matches = []
+    for match in rule_matches:
+        rows, snaps = expand(match.lead)
+        at = np.asarray(match.at, dtype=np.int64)[rows]
+        keep = at < snap_at[snaps]
+        matches.append(
+            RuleMatches(
+                match.rule,
+                lead=snaps[keep],
+                event=np.asarray(match.event)[rows][keep],
+                at=at[keep],
+            )
+        )
+    return fit, matches
 
 
 def score_lead(fit_rules, events, engagement_rules, ruleset, now):

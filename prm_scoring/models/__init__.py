@@ -7,3 +7,4 @@ from . import prm_qualification_rule
 from . import prm_event
 from . import prm_qualification_entry
 from . import prm_qualification_report
+from . import prm_propensity_model

@@ -29,6 +29,7 @@ SCORE_FIELDS = [
     "prm_score",
     "prm_grade",
     "prm_score_updated_at",
+    "prm_conversion_probability",
 ]
 RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
 RESCORE_RUN_PARAM = "prm_scoring.rescore_run"  # the full recompute under way
@@ -99,6 +100,16 @@ class CrmLead(models.Model):
     )
     prm_score_updated_at = fields.Datetime(
         string="Score Updated On", readonly=True, copy=False
+    )
+    prm_conversion_probability = fields.Float(
+        string="Conversion Probability (%)",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+        help="Calibrated chance (0-100) that the lead is won within the rule "
+        "set's horizon, from the company's conversion model (see its model "
+        "card); empty while no model could be trained.",
     )
 
     prm_score_explanation = fields.Html(
@@ -183,11 +194,18 @@ class CrmLead(models.Model):
         )
         groups = []
         Ruleset_ = self.env["prm.scoring.ruleset"].sudo()
+        Model = self.env["prm.propensity.model"]
         for company_id, lead_ids in self.env.cr.fetchall():
-            ruleset = Ruleset_._get_active(self.env["res.company"].browse(company_id))
-            if ruleset:
-                scored, scores = ruleset._prm_score_leads(lead_ids, now, explain)
-                groups.append((ruleset, company_id, scored, scores))
+            company = self.env["res.company"].browse(company_id)
+            ruleset = Ruleset_._get_active(company)
+            if not ruleset:
+                continue
+            scored, scores = ruleset._prm_score_leads(lead_ids, now, explain)
+            model = Model._get_active(company)
+            probability = None
+            if model and model.horizon_days == ruleset.horizon_days:
+                probability = model._predict(ruleset, scored, scores, now)
+            groups.append((ruleset, company_id, scored, scores, probability))
         return groups
 
     def _prm_score_all(self, now=None, explain=False):
@@ -195,7 +213,7 @@ class CrmLead(models.Model):
         now = now or fields.Datetime.now()
         return {
             int(lead_id): scores.score(i)
-            for _ruleset, _company, ids, scores in self._prm_score_groups(now, explain)
+            for _ruleset, _co, ids, scores, _p in self._prm_score_groups(now, explain)
             for i, lead_id in enumerate(ids)
         }
 
@@ -208,13 +226,18 @@ class CrmLead(models.Model):
         scored = []
         # the user behind an event or a rule change; none for scheduled jobs
         uid = None if self.env.uid == SUPERUSER_ID else self.env.uid
-        for ruleset, _company, ids, scores in self._prm_score_groups(now):
+        for ruleset, _company, ids, scores, probability in self._prm_score_groups(now):
             scored.extend(ids.tolist())
+            if probability is None:
+                probability = [""] * len(ids)  # NULL: no model to say
+            else:
+                probability = probability.tolist()
             self.env.cr.execute(
                 SQL(
                     """
-            WITH v(id, fit, eng, total, grade) AS (
-                SELECT * FROM unnest(%(ids)s, %(fit)s, %(eng)s, %(total)s, %(grade)s)
+            WITH v(id, fit, eng, total, grade, prob) AS (
+                SELECT * FROM unnest(%(ids)s, %(fit)s, %(eng)s, %(total)s, %(grade)s,
+                                     %(prob)s)
             ),
             last AS (
                 SELECT DISTINCT ON (e.lead_id) e.lead_id, e.new_score
@@ -228,12 +251,13 @@ class CrmLead(models.Model):
                 UPDATE crm_lead l
                    SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
                        prm_score = v.total, prm_grade = v.grade,
+                       prm_conversion_probability = v.prob,
                        prm_score_updated_at = %(now)s
                   FROM v
                  WHERE l.id = v.id
                    AND (l.prm_fit_score, l.prm_engagement_score, l.prm_score,
-                        l.prm_grade)
-                       IS DISTINCT FROM (v.fit, v.eng, v.total, v.grade)
+                        l.prm_grade, l.prm_conversion_probability)
+                       IS DISTINCT FROM (v.fit, v.eng, v.total, v.grade, v.prob)
              RETURNING l.id
             )
             INSERT INTO prm_score_entry (lead_id, ruleset_id, computed_at,
@@ -249,6 +273,9 @@ class CrmLead(models.Model):
                     eng=pg_array(scores.engagement.tolist(), "numeric"),
                     total=pg_array(scores.total.tolist(), "numeric"),
                     grade=pg_array(scores.grade.tolist(), "varchar"),
+                    prob=pg_array(
+                        ["NULL" if p == "" else p for p in probability], "numeric"
+                    ),
                     in_ledger=ids_condition(SQL("e.lead_id"), ids.tolist()),
                     ruleset=ruleset.id,
                     now=now,

@@ -182,6 +182,11 @@ class PrmScoringRuleset(models.Model):
         params.set_param("prm_scoring.rules_changed", "1")
         # a full recompute under way restarts, under the new rules
         params.set_param("prm_scoring.rescore_run", "")
+        self._prm_trigger_rescore()
+
+    @api.model
+    def _prm_trigger_rescore(self):
+        """Have the full recompute run as soon as possible."""
         cron = self.env.ref("prm_scoring.ir_cron_prm_rescore", raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()

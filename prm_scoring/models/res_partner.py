@@ -22,6 +22,12 @@ class ResPartner(models.Model):
     )
     prm_grade = fields.Selection(GRADES, string="Grade", readonly=True)
     prm_score_updated_at = fields.Datetime(string="Score Updated On", readonly=True)
+    prm_conversion_probability = fields.Float(
+        string="Conversion Probability (%)",
+        readonly=True,
+        digits=(5, 2),
+        help="That of the best-scored lead.",
+    )
 
     def _prm_aggregate_scores(self, now):
         """Partner scores = those of their best-scored lead (set-based); for a
@@ -35,11 +41,12 @@ class ResPartner(models.Model):
             UPDATE res_partner p
                SET prm_fit_score = b.fit, prm_engagement_score = b.eng,
                    prm_score = b.total, prm_grade = b.grade,
+                   prm_conversion_probability = b.prob,
                    prm_score_updated_at = %(now)s
               FROM (
                 SELECT DISTINCT ON (t.id) t.id, l.prm_fit_score AS fit,
                        l.prm_engagement_score AS eng, l.prm_score AS total,
-                       l.prm_grade AS grade
+                       l.prm_grade AS grade, l.prm_conversion_probability AS prob
                   FROM unnest(%(ids)s::int[]) AS t(id)
                   JOIN res_partner c ON c.id = t.id OR c.commercial_partner_id = t.id
                   JOIN crm_lead l ON l.partner_id = c.id AND l.active

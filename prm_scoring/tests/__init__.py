@@ -2,3 +2,4 @@ from . import test_prm_scoring_ruleset
 from . import test_prm_scoring_rule
 from . import test_prm_qualification
 from . import test_prm_scoring_match
+from . import test_prm_propensity
