@@ -38,7 +38,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ADDONS = ("prm_tracking", "prm_scoring", "prm_funnel")
 # bridges: auto-installed next to the Odoo apps they read from
-BRIDGES = ("prm_tracking_mass_mailing", "prm_tracking_website")
+BRIDGES = (
+    "prm_tracking_mass_mailing",
+    "prm_tracking_website",
+    "prm_scoring_mass_mailing",
+)
 # the test database also holds the Odoo apps the bridges need
 TEST_BASE_MODULES = ("crm", "mass_mailing", "website_crm")
 ODOO_SERIE = (18, 0)

@@ -8,3 +8,4 @@ from . import prm_event
 from . import prm_qualification_entry
 from . import prm_qualification_report
 from . import prm_propensity_model
+from . import res_config_settings

@@ -39,6 +39,11 @@ class PrmScoringRule(models.Model):
     event_type_id = fields.Many2one("prm.event.type", ondelete="restrict")
     half_life_days = fields.Float(
         string="Half-life (days)",
+        default=lambda self: float(
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("prm_scoring.default_half_life", 30.0)
+        ),
         help="An event loses half its points after this many days; 0 = no decay.",
     )
     max_points = fields.Float(

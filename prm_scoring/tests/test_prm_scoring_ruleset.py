@@ -62,3 +62,32 @@ class TestPrmScoringRuleset(PrmCommon):
         self.assertEqual(ruleset.name, "Test rules")
         with self.assertRaises(AccessError):
             ruleset.write({"horizon_days": 60})
+
+    def test_settings_edit_active_ruleset(self):
+        """CRM settings show and change the active rule set's weights and
+        horizon (the two weights always add up to 100), and set the default
+        half-life of new engagement rules."""
+        ruleset = self.ruleset
+        form = Form(self.env["res.config.settings"])
+        self.assertEqual(form.prm_ruleset_id, ruleset)
+        form.prm_fit_weight = 70
+        self.assertEqual(form.prm_engagement_weight, 30)
+        form.prm_horizon_days = 60
+        form.prm_default_half_life = 10
+        form.save().execute()
+        self.assertEqual(
+            (ruleset.fit_weight, ruleset.engagement_weight, ruleset.horizon_days),
+            (70, 30, 60),
+        )
+        rule = self.env["prm.scoring.rule"].create(
+            {
+                "ruleset_id": ruleset.id,
+                "name": "Views",
+                "kind": "engagement",
+                "event_type_id": self.env.ref(
+                    "prm_tracking.prm_event_type_page_view"
+                ).id,
+                "points": 1,
+            }
+        )
+        self.assertEqual(rule.half_life_days, 10)

@@ -1,0 +1,17 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "PRM Scoring - Email Marketing",
+    "summary": "Nurtured leads join a mailing list chosen on the qualification rule",
+    "version": "18.0.1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/prm-for-odoo/prm",
+    "author": "PRM for Odoo",
+    "maintainers": ["prm-for-odoo"],
+    "license": "LGPL-3",
+    "development_status": "Alpha",
+    "depends": ["prm_scoring", "mass_mailing"],
+    "data": ["views/prm_qualification_rule_views.xml"],
+    "auto_install": True,
+    "installable": True,
+}

@@ -1,0 +1,2 @@
+from . import prm_qualification_rule
+from . import crm_lead
