@@ -642,24 +642,34 @@ def template_db(cfg, demo, modules=("crm",)):
 # --------------------------------------------------------------------------
 
 
-def ensure_browser():
-    """Chromium for Odoo's browser tests (installed on Debian/Ubuntu as root)."""
-    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-    if any(shutil.which(n) for n in names):
+def ensure_debian_package(binaries, package, purpose):
+    """A tool the tests need, installed from Debian/Ubuntu packages as root
+    when none of ``binaries`` is on the PATH."""
+    if any(shutil.which(n) for n in binaries):
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        say("Installing Chromium (for the browser tests) with apt-get ...")
+        say(f"Installing {package} ({purpose}) with apt-get ...")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         if run(
-            ["apt-get", "install", "-y", "-q", "chromium"], check=False, env=env
+            ["apt-get", "install", "-y", "-q", package], check=False, env=env
         ).returncode:
             run(["apt-get", "update", "-q"], env=env)
-            run(["apt-get", "install", "-y", "-q", "chromium"], env=env)
+            run(["apt-get", "install", "-y", "-q", package], env=env)
     else:
         say(
-            "WARNING: no Chromium found; the browser tests will be skipped "
-            "(install the `chromium` package)."
+            f"WARNING: {binaries[0]} not found; {purpose} will be skipped "
+            f"(install the `{package}` package)."
         )
+
+
+def ensure_browser():
+    """Chromium for Odoo's browser tests, wkhtmltopdf for its PDF reports."""
+    ensure_debian_package(
+        ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"),
+        "chromium",
+        "the browser tests",
+    )
+    ensure_debian_package(("wkhtmltopdf",), "wkhtmltopdf", "the PDF report tests")
 
 
 def cmd_setup(args):

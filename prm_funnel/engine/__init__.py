@@ -1,5 +1,28 @@
 """Pure-Python funnel statistics (no ``odoo`` import): tested with plain pytest."""
 
-from .stats import wilson_interval
+from .funnel import (
+    StageRow,
+    Stay,
+    base_win_rate,
+    lift,
+    stage_table,
+    stage_win_rate,
+    velocity,
+    what_if,
+)
+from .stats import normal_cdf, two_proportion_test, verdict, wilson_interval
 
-__all__ = ["wilson_interval"]
+__all__ = [
+    "StageRow",
+    "Stay",
+    "base_win_rate",
+    "lift",
+    "normal_cdf",
+    "stage_table",
+    "stage_win_rate",
+    "two_proportion_test",
+    "velocity",
+    "verdict",
+    "what_if",
+    "wilson_interval",
+]

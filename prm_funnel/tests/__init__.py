@@ -1,1 +1,3 @@
 from . import test_prm_acquisition_cost
+from . import test_prm_stage_history
+from . import test_prm_funnel_reports

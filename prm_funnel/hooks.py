@@ -1,0 +1,17 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Install: rebuild the stage history of existing leads from Odoo's tracking.
+
+Small databases get it at once; larger ones get it from a scheduled job that
+works through the leads in batches, reports its progress and resumes where it
+stopped (new moves are captured live meanwhile)."""
+
+AT_ONCE = 5000  # leads
+
+
+def post_init_hook(env):
+    History = env["prm.stage.history"]
+    if History._prm_backfill_start() <= AT_ONCE:
+        History._cron_prm_backfill()
+    else:
+        env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()

@@ -1,0 +1,73 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+from odoo.tools import SQL
+
+
+class PrmValueReport(models.Model):
+    """Valued progression: what each source, medium and campaign brought in
+    at creation (initial value), added or lost by stage moves, and won.
+
+    Values are expected revenue x P(won | stage) (see the stage win rates),
+    so a move from a 20 % stage to a 50 % stage of a 10,000 deal adds 3,000."""
+
+    _name = "prm.value.report"
+    _description = "PRM Valued Progression"
+    _auto = False
+    _order = "date_enter desc"
+    _rec_name = "lead_id"
+
+    lead_id = fields.Many2one("crm.lead", readonly=True)
+    stage_id = fields.Many2one("crm.stage", readonly=True)
+    date_enter = fields.Datetime(string="Date", readonly=True)
+    lead_create_date = fields.Datetime(string="Lead created on", readonly=True)
+    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    source_id = fields.Many2one("utm.source", readonly=True)
+    medium_id = fields.Many2one("utm.medium", readonly=True)
+    campaign_id = fields.Many2one("utm.campaign", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id", readonly=True)
+    leads = fields.Integer(readonly=True, help="Leads created (first stays).")
+    initial_value = fields.Monetary(
+        readonly=True, help="Value at creation: expected revenue x P(won | stage)."
+    )
+    value_added = fields.Monetary(
+        string="Added by progressions", readonly=True, help="Rises of value."
+    )
+    value_lost = fields.Monetary(
+        readonly=True, help="Falls of value, and the value of stays lost."
+    )
+    net_value = fields.Monetary(
+        string="Net value created",
+        readonly=True,
+        help="Initial value + added - lost: the value the pipeline holds now.",
+    )
+    won_revenue = fields.Monetary(
+        readonly=True, help="Expected revenue of the leads won (and still won)."
+    )
+
+    @property
+    def _table_query(self):
+        return SQL(
+            """
+            SELECT h.id, h.lead_id, h.stage_id, h.date_enter, h.lead_create_date,
+                   h.user_id, h.team_id, h.source_id, h.medium_id, h.campaign_id,
+                   h.company_id,
+                   h.is_initial::int AS leads,
+                   CASE WHEN h.is_initial THEN h.value ELSE 0 END AS initial_value,
+                   CASE WHEN NOT h.is_initial AND h.value_delta > 0
+                        THEN h.value_delta ELSE 0 END AS value_added,
+                   CASE WHEN NOT h.is_initial AND h.value_delta < 0
+                        THEN -h.value_delta ELSE 0 END
+                   + CASE WHEN h.exit_kind IN ('lost', 'merged')
+                          THEN h.value ELSE 0 END AS value_lost,
+                   h.value_delta
+                   - CASE WHEN h.exit_kind IN ('lost', 'merged')
+                          THEN h.value ELSE 0 END AS net_value,
+                   CASE WHEN s.is_won AND h.exit_kind = 'open'
+                        THEN h.expected_revenue ELSE 0 END AS won_revenue
+              FROM prm_stage_history h
+              JOIN crm_stage s ON s.id = h.stage_id
+            """
+        )

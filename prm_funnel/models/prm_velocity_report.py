@@ -1,0 +1,148 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+from odoo.tools import SQL
+
+MONTHS = 24  # months shown, up to the current one
+
+
+class PrmVelocityReport(models.Model):
+    """Pipeline velocity per sales team and month:
+    (open opportunities x win rate x average won deal) / average cycle length
+    in days, i.e. the revenue the pipeline turns out per day.
+
+    Open opportunities and the weighted pipeline are those at the month's end
+    (from the stage history); the win rate, average deal and cycle length come
+    from the leads closed during the month."""
+
+    _name = "prm.velocity.report"
+    _description = "PRM Pipeline Velocity"
+    _auto = False
+    _order = "month desc, team_id"
+    _rec_name = "team_id"
+
+    month = fields.Date(readonly=True)
+    team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id", readonly=True)
+    open_opportunities = fields.Integer(
+        readonly=True, help="Opportunities open at the end of the month."
+    )
+    pipeline = fields.Monetary(
+        readonly=True, help="Their expected revenue at the end of the month."
+    )
+    weighted_pipeline = fields.Monetary(
+        readonly=True,
+        help="Their expected revenue x P(won | their stage), at the month's end.",
+    )
+    won = fields.Integer(readonly=True, help="Leads won during the month.")
+    lost = fields.Integer(readonly=True, help="Leads lost during the month.")
+    won_revenue = fields.Monetary(readonly=True)
+    win_rate = fields.Float(
+        string="Win rate (%)",
+        readonly=True,
+        aggregator="avg",
+        digits=(5, 1),
+        help="Won / (won + lost) among the leads closed in the month.",
+    )
+    avg_deal = fields.Monetary(
+        string="Average won deal", readonly=True, aggregator="avg"
+    )
+    cycle_days = fields.Float(
+        string="Average cycle (days)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="From creation to winning, for the leads won in the month.",
+    )
+    velocity = fields.Monetary(
+        string="Velocity (per day)",
+        readonly=True,
+        help="Open opportunities x win rate x average won deal / average cycle "
+        "length: empty in a month without wins.",
+    )
+
+    @property
+    def _table_query(self):
+        return SQL(
+            """
+            WITH months AS (
+                SELECT generate_series(
+                           date_trunc('month', now() at time zone 'UTC')
+                               - %(back)s * interval '1 month',
+                           date_trunc('month', now() at time zone 'UTC'),
+                           interval '1 month') AS month
+            ),
+            closed AS (
+                SELECT l.company_id, l.team_id,
+                       date_trunc('month', l.date_closed) AS month,
+                       count(*) FILTER (WHERE l.probability = 100) AS won,
+                       count(*) FILTER (WHERE l.probability = 0) AS lost,
+                       COALESCE(sum(l.expected_revenue)
+                           FILTER (WHERE l.probability = 100), 0) AS won_revenue,
+                       avg(EXTRACT(EPOCH FROM (l.date_closed - l.create_date))
+                           / 86400.0) FILTER (WHERE l.probability = 100)
+                           AS cycle_days
+                  FROM crm_lead l
+                 WHERE l.date_closed IS NOT NULL
+                   AND ((l.active AND l.probability = 100)
+                        OR (NOT l.active AND l.probability = 0))
+                   AND l.date_closed >= (SELECT min(month) FROM months)
+              GROUP BY 1, 2, 3
+            ),
+            stays AS (
+                SELECT h.company_id, h.team_id, h.lead_ref, h.value,
+                       h.expected_revenue,
+                       date_trunc('month', h.date_enter) AS first_month,
+                       date_trunc('month', COALESCE(h.date_exit, 'infinity'))
+                           AS exit_month,
+                       h.date_exit
+                  FROM prm_stage_history h
+                  JOIN crm_stage s ON s.id = h.stage_id
+                  JOIN crm_lead l ON l.id = h.lead_id AND l.type = 'opportunity'
+                 WHERE NOT COALESCE(s.is_won, false)
+                   AND (h.date_exit IS NULL
+                        OR h.date_exit >= (SELECT min(month) FROM months))
+            ),
+            pipe AS (
+                -- a stay counts at the end of each month it spans
+                SELECT st.company_id, st.team_id, m.month,
+                       count(DISTINCT st.lead_ref) AS open_opportunities,
+                       sum(st.expected_revenue) AS pipeline,
+                       sum(st.value) AS weighted_pipeline
+                  FROM stays st
+                  JOIN months m ON m.month >= st.first_month
+                   AND m.month < st.exit_month
+                   AND m.month + interval '1 month'
+                       <= COALESCE(st.date_exit, 'infinity')
+              GROUP BY 1, 2, 3
+            ),
+            rows AS (
+                SELECT COALESCE(p.company_id, c.company_id) AS company_id,
+                       COALESCE(p.team_id, c.team_id) AS team_id,
+                       COALESCE(p.month, c.month) AS month,
+                       COALESCE(p.open_opportunities, 0) AS open_opportunities,
+                       COALESCE(p.pipeline, 0) AS pipeline,
+                       COALESCE(p.weighted_pipeline, 0) AS weighted_pipeline,
+                       COALESCE(c.won, 0) AS won, COALESCE(c.lost, 0) AS lost,
+                       COALESCE(c.won_revenue, 0) AS won_revenue, c.cycle_days
+                  FROM pipe p
+             FULL JOIN closed c ON c.company_id IS NOT DISTINCT FROM p.company_id
+                   AND c.team_id IS NOT DISTINCT FROM p.team_id
+                   AND c.month = p.month
+            )
+            SELECT row_number() OVER (ORDER BY month, company_id, team_id) AS id,
+                   month::date AS month, team_id, company_id, open_opportunities,
+                   pipeline, weighted_pipeline, won, lost, won_revenue,
+                   CASE WHEN won + lost > 0
+                        THEN 100.0 * won / (won + lost) END AS win_rate,
+                   CASE WHEN won > 0 THEN won_revenue / won END AS avg_deal,
+                   cycle_days,
+                   CASE WHEN won > 0 AND cycle_days > 0
+                        THEN open_opportunities * (won::numeric / (won + lost))
+                             * (won_revenue / won) / cycle_days::numeric
+                   END AS velocity
+              FROM rows
+            """,
+            back=MONTHS - 1,
+        )

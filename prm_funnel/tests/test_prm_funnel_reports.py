@@ -1,0 +1,270 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import math
+import shutil
+from datetime import date
+
+from odoo.exceptions import AccessError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .test_prm_stage_history import StageHistoryCommon
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmFunnelReports(StageHistoryCommon):
+    """Five leads through New -> Qualified -> Proposition -> Won, by hand:
+
+    1 (Ads, 1000): New 2 d, Qualified 4 d, Proposition 6 d, won on day 12
+    2 (Ads, 2000): New 1 d, Proposition 3 d, back to Qualified (still there)
+    3 (Fair, 1000): New 5 d, lost
+    4 (Fair, 1000): New 3 d, Qualified 8 d, lost
+    5 (Fair, 1000): still in New
+
+    No lead was closed before, so every stage is worth 50 % (won 100 %).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        ads = cls.env["utm.source"].create({"name": "F Ads"})
+        fair = cls.env["utm.source"].create({"name": "F Fair"})
+        cls.sources = ads, fair
+
+    def setUp(self):
+        super().setUp()
+        ads, fair = self.sources
+        with self._at(0):
+            self.leads = [
+                self._lead(f"F{i}", revenue, source_id=source.id)
+                for i, (revenue, source) in enumerate(
+                    [
+                        (1000, ads),
+                        (2000, ads),
+                        (1000, fair),
+                        (1000, fair),
+                        (1000, fair),
+                    ],
+                    start=1,
+                )
+            ]
+        one, two, three, four, _five = self.leads
+        with self._at(1):
+            two.stage_id = self.prop
+        with self._at(2):
+            one.stage_id = self.qual
+        with self._at(3):
+            four.stage_id = self.qual
+        with self._at(4):
+            two.stage_id = self.qual
+        with self._at(5):
+            three.action_set_lost()
+        with self._at(6):
+            one.stage_id = self.prop
+        with self._at(11):
+            four.action_set_lost()
+        with self._at(12):
+            one.action_set_won()
+
+    def _analysis(self, **vals):
+        analysis = self.env["prm.funnel.analysis"].create(
+            dict(
+                date_from=date(2026, 3, 1),
+                date_to=date(2026, 3, 31),
+                team_id=self.team.id,
+                **vals,
+            )
+        )
+        analysis.action_compute()
+        return analysis
+
+    def test_funnel_analysis(self):
+        """Per stage: entered, reached, exits, conversions, drop-off and the
+        median and mean days, exactly."""
+        analysis = self._analysis()
+        lines = {line.stage_id: line for line in analysis.line_ids}
+        new, qual, prop = lines[self.new], lines[self.qual], lines[self.prop]
+        self.assertEqual(
+            (new.entered, new.reached, new.advanced, new.lost, new.still_open),
+            (5, 5, 3, 1, 1),
+        )
+        self.assertEqual(
+            (qual.entered, qual.reached, qual.advanced, qual.lost, qual.still_open),
+            (3, 3, 1, 1, 1),
+        )
+        self.assertEqual(
+            (prop.entered, prop.reached, prop.won, prop.regressed), (2, 2, 1, 1)
+        )
+        self.assertAlmostEqual(new.conversion_next, 60.0)
+        self.assertAlmostEqual(qual.conversion_next, 200 / 3)
+        self.assertAlmostEqual(prop.conversion_next, 50.0)
+        self.assertAlmostEqual(new.drop_off, 40.0)
+        self.assertAlmostEqual(new.conversion_won, 20.0)
+        self.assertEqual((new.median_days, new.mean_days), (2.5, 2.75))  # 2 1 5 3
+        self.assertEqual((qual.median_days, qual.mean_days), (6.0, 6.0))  # 4 8
+        self.assertEqual((prop.median_days, prop.mean_days), (4.5, 4.5))  # 3 6
+        self.assertEqual((analysis.leads, analysis.won), (5, 1))
+        self.assertAlmostEqual(analysis.end_to_end, 20.0)
+
+    def test_valued_progression(self):
+        """Initial value, value added by progressions, value lost and won
+        revenue per source, in the pivot report and the analysis."""
+        ads, fair = self.sources
+        rows = {
+            source: values
+            for source, *values in self.env["prm.value.report"]._read_group(
+                [("lead_id.team_id", "=", self.team.id)],
+                ["source_id"],
+                [
+                    "leads:sum",
+                    "initial_value:sum",
+                    "value_added:sum",
+                    "value_lost:sum",
+                    "net_value:sum",
+                    "won_revenue:sum",
+                ],
+            )
+        }
+        # Ads: 500 + 1000 at creation; winning lead 1 adds 1000 - 500
+        self.assertEqual(rows[ads], [2, 1500.0, 500.0, 0.0, 2000.0, 1000.0])
+        # Fair: 3 x 500 at creation; leads 3 and 4 lost (500 each)
+        self.assertEqual(rows[fair], [3, 1500.0, 0.0, 1000.0, 500.0, 0.0])
+        analysis = self._analysis()
+        by_name = {line.name: line for line in analysis.value_line_ids}
+        self.assertAlmostEqual(by_name["F Ads"].won_over_initial, 1000 / 1500)
+        self.assertFalse(by_name["F Fair"].won_over_initial)
+        self.assertEqual(
+            (analysis.initial_value, analysis.won_revenue, analysis.value_lost),
+            (3000.0, 1000.0, 1000.0),
+        )
+
+    def test_funnel_pivot(self):
+        """The pivot's counts and rates per stage (averages of 0/100 flags)."""
+        rows = {
+            stage: values
+            for stage, *values in self.env["prm.funnel.report"]._read_group(
+                [("team_id", "=", self.team.id)],
+                ["stage_id"],
+                [
+                    "entered:sum",
+                    "advanced:sum",
+                    "lost:sum",
+                    "advance_rate:avg",
+                    "drop_rate:avg",
+                    "duration_days:avg",
+                ],
+            )
+        }
+        self.assertEqual(rows[self.new], [5, 3, 1, 60.0, 20.0, 2.75])
+        self.assertEqual(rows[self.prop][:3], [2, 0, 0])
+        self.assertEqual(rows[self.prop][3], 50.0)  # won counts as a conversion
+
+    def test_velocity(self):
+        """March: 1 won, 2 lost, 12-day cycle, 2 opportunities open at the
+        month's end: 2 x 1/3 x 1000 / 12 per day."""
+        row = self.env["prm.velocity.report"].search(
+            [("team_id", "=", self.team.id), ("month", "=", date(2026, 3, 1))]
+        )
+        self.assertEqual((row.won, row.lost, row.open_opportunities), (1, 2, 2))
+        self.assertAlmostEqual(row.win_rate, 100 / 3)
+        self.assertEqual((row.avg_deal, row.cycle_days), (1000.0, 12.0))
+        self.assertAlmostEqual(row.velocity, 2 * (1 / 3) * 1000 / 12, places=2)
+        self.assertEqual(row.pipeline, 3000.0)  # leads 2 and 5
+        april = self.env["prm.velocity.report"].search(
+            [("team_id", "=", self.team.id), ("month", "=", date(2026, 4, 1))]
+        )
+        self.assertEqual((april.open_opportunities, april.won), (2, 0))
+        self.assertFalse(april.velocity)  # no win: no velocity
+        analysis = self._analysis()
+        self.assertTrue(analysis.has_velocity)
+        self.assertEqual((analysis.closed_won, analysis.closed_lost), (1, 2))
+        self.assertAlmostEqual(analysis.velocity, 2 * (1 / 3) * 1000 / 12, places=2)
+
+    def test_what_if_both_kinds(self):
+        """The simulator lifts the measured conversions (60 %, 66.7 %, 50 %)
+        and matches the closed formula for both kinds of lift."""
+        analysis = self._analysis()
+        action = analysis.action_what_if()
+        form = Form(self.env["prm.funnel.whatif"].browse(action["res_id"]))
+        measured = 0.6 * (2 / 3) * 0.5
+        self.assertAlmostEqual(form.measured, 100 * measured, 3)
+        self.assertAlmostEqual(form.projected_low, 100 * measured * 1.03**3, 3)
+        self.assertAlmostEqual(form.projected_high, 100 * measured * 1.05**3, 3)
+        self.assertAlmostEqual(form.gain_high, 100 * (1.05**3 - 1), 1)
+        self.assertAlmostEqual(form.wins_high, 5 * measured * 1.05**3, 1)
+        self.assertAlmostEqual(form.revenue_high, 5 * measured * 1.05**3 * 1000, 0)
+        form.lift_kind = "absolute"
+        expected = math.prod([0.65, 2 / 3 + 0.05, 0.55])
+        self.assertAlmostEqual(form.projected_high, 100 * expected, 3)
+        self.assertEqual(form.lift_unit, "pts")
+        self.assertIn("F Qualified", form.stages_html)
+
+    def test_printable_report(self):
+        """The funnel report prints the stage table, valued progression and
+        velocity."""
+        analysis = self._analysis()
+        html, _type = self.env["ir.actions.report"]._render_qweb_html(
+            "prm_funnel.report_prm_funnel", analysis.ids
+        )
+        html = html.decode()
+        for text in ("F Proposition", "F Ads", "Velocity", "<span>60.0</span> %"):
+            self.assertIn(text, html)
+        # stages nobody in the cohort entered are not part of its funnel
+        self.assertEqual(analysis.line_ids.stage_id, self.new + self.qual + self.prop)
+        action = analysis.action_print()
+        # without a document layout yet, Odoo asks for one first
+        report = (
+            action.get("report_name")
+            or action["context"]["report_action"]["report_name"]
+        )
+        self.assertEqual(report, "prm_funnel.report_prm_funnel")
+
+    def test_real_pdf(self):
+        """With wkhtmltopdf on the machine, the funnel report is a real PDF."""
+        if not shutil.which("wkhtmltopdf"):
+            self.skipTest("wkhtmltopdf is not installed")
+        analysis = self._analysis()
+        # Debian's wkhtmltopdf (unpatched Qt) warns about header options
+        with mute_logger("odoo.addons.base.models.ir_actions_report"):
+            pdf, kind = (
+                self.env["ir.actions.report"]
+                .with_context(force_report_rendering=True)
+                ._render_qweb_pdf("prm_funnel.report_prm_funnel", analysis.ids)
+            )
+        self.assertEqual(kind, "pdf")
+        self.assertTrue(pdf.startswith(b"%PDF"))
+
+    def test_salesman_sees_own_leads(self):
+        """A salesperson's analysis and reports count only their own (and
+        unassigned) leads; another company cannot be analysed."""
+        one, two, *_rest = self.leads
+        (self.env["crm.lead"].browse([lead.id for lead in self.leads]) - one).write(
+            {"user_id": self.sales_manager.id}
+        )
+        one.user_id = self.salesman
+        Analysis = self.env["prm.funnel.analysis"].with_user(self.salesman)
+        analysis = Analysis.create(
+            {
+                "date_from": date(2026, 3, 1),
+                "date_to": date(2026, 3, 31),
+                "team_id": self.team.id,
+            }
+        )
+        analysis.action_compute()
+        self.assertEqual((analysis.leads, analysis.won), (1, 1))
+        visible = (
+            self.env["prm.funnel.report"]
+            .with_user(self.salesman)
+            .search([("team_id", "=", self.team.id)])
+        )
+        self.assertEqual(visible.lead_id, one)
+        with self.assertRaises(AccessError):
+            self.env["prm.velocity.report"].with_user(self.salesman).search([])
+        with self.assertRaises(AccessError):
+            Analysis.create(
+                {
+                    "date_from": date(2026, 3, 1),
+                    "date_to": date(2026, 3, 31),
+                    "company_id": self.company_2.id,
+                }
+            ).action_compute()

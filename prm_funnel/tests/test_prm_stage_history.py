@@ -1,0 +1,280 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.exceptions import AccessError
+from odoo.tests import tagged
+
+from odoo.addons.prm_tracking.tests.common import PrmCommon
+
+T0 = datetime(2026, 3, 2, 9, 0, 0)
+COMPARED = (
+    "lead_ref",
+    "stage_id",
+    "previous_stage_id",
+    "date_enter",
+    "date_exit",
+    "duration_days",
+    "exit_kind",
+    "expected_revenue",
+    "value",
+    "value_delta",
+    "is_initial",
+)
+
+
+class StageHistoryCommon(PrmCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Stage = cls.env["crm.stage"]
+        cls.team = cls.env["crm.team"].create({"name": "Funnel team"})
+        cls.new = Stage.create({"name": "F New", "sequence": 1})
+        cls.qual = Stage.create({"name": "F Qualified", "sequence": 2})
+        cls.prop = Stage.create({"name": "F Proposition", "sequence": 3})
+        cls.won = Stage.create({"name": "F Won", "sequence": 90, "is_won": True})
+        cls.lost_reason = cls.env["crm.lost.reason"].create({"name": "F too dear"})
+        # win rates are learnt from history: start from none
+        cls.env["prm.stage.win.rate"].search([]).unlink()
+
+    def _lead(self, name, revenue=1000.0, **vals):
+        return self.env["crm.lead"].create(
+            dict(
+                name=name,
+                type="opportunity",
+                team_id=self.team.id,
+                stage_id=self.new.id,
+                expected_revenue=revenue,
+                **vals,
+            )
+        )
+
+    @contextmanager
+    def _at(self, days):
+        """Time frozen at T0 + days, the transaction's time too (as Odoo's
+        own mail tests do)."""
+        moment = T0 + timedelta(days=days)
+        with freeze_time(moment), patch.object(self.env.cr, "now", lambda: moment):
+            yield
+
+    def _stays(self, leads):
+        return self.env["prm.stage.history"].search(
+            [("lead_ref", "in", leads.ids)], order="lead_ref, date_enter, id"
+        )
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmStageHistory(StageHistoryCommon):
+    def test_live_moves(self):
+        """Create, advance, regress, advance, win: one stay per stage visit,
+        exits classified, durations in days, values at 50% (no history yet)."""
+        with self._at(0):
+            lead = self._lead("Moves")
+        with self._at(2):
+            lead.stage_id = self.qual
+        with self._at(5):
+            lead.stage_id = self.new
+        with self._at(6):
+            lead.stage_id = self.prop
+        with self._at(10):
+            lead.action_set_won()
+        stays = self._stays(lead)
+        self.assertTrue(lead.stage_id.is_won)
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.duration_days) for s in stays],
+            [
+                (self.new, "advanced", 2.0),
+                (self.qual, "regressed", 3.0),
+                (self.new, "advanced", 1.0),
+                (self.prop, "won", 4.0),
+                (lead.stage_id, "open", 0.0),
+            ],
+        )
+        self.assertEqual(
+            stays.mapped("previous_stage_id"),
+            self.new + self.qual + self.new + self.prop,
+        )
+        self.assertEqual(stays[0].date_enter, T0)
+        self.assertEqual(stays[-1].date_enter, T0 + timedelta(days=10))
+        self.assertFalse(stays[-1].date_exit)
+        self.assertEqual(stays.mapped("is_initial"), [True, False, False, False, False])
+        # no closed lead yet: 50 % everywhere but the won stage (100 %)
+        self.assertEqual(stays.mapped("value"), [500.0] * 4 + [1000.0])
+        self.assertEqual(stays.mapped("value_delta"), [500.0, 0, 0, 0, 500.0])
+
+    def test_lost_and_restored(self):
+        """Lost ends the stay (no new one); restoring opens a fresh stay whose
+        value counts again."""
+        with self._at(0):
+            lead = self._lead("Lost")
+        with self._at(1):
+            lead.action_set_lost(lost_reason_id=self.lost_reason.id)
+        with self._at(3):
+            lead.action_unarchive()
+        stays = self._stays(lead)
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.duration_days, s.value_delta) for s in stays],
+            [(self.new, "lost", 1.0, 500.0), (self.new, "open", 0.0, 500.0)],
+        )
+        self.assertEqual(stays[1].date_enter, T0 + timedelta(days=3))
+        self.assertFalse(stays[1].is_initial)
+
+    def test_bulk_move(self):
+        """Moving many leads at once closes and opens their stays in bulk."""
+        with self._at(0):
+            leads = self.env["crm.lead"].create(
+                [
+                    {
+                        "name": f"Bulk {i}",
+                        "team_id": self.team.id,
+                        "stage_id": self.new.id,
+                    }
+                    for i in range(20)
+                ]
+            )
+        with self._at(4):
+            leads.write({"stage_id": self.qual.id})
+        stays = self._stays(leads)
+        self.assertEqual(len(stays), 40)
+        self.assertEqual(
+            set(stays.filtered(lambda s: s.stage_id == self.new).mapped("exit_kind")),
+            {"advanced"},
+        )
+        self.assertEqual(
+            set(stays.filtered(lambda s: s.stage_id == self.qual).mapped("exit_kind")),
+            {"open"},
+        )
+
+    def test_merge_keeps_history(self):
+        """Merging leads ends the merged ones' stays ("merged") and their
+        history follows the surviving lead, each stay keeping its lead ref."""
+        with self._at(0):
+            head = self._lead("Head", email_from="m@x.example", probability=60)
+            tail = self._lead("Tail", email_from="m@x.example", probability=10)
+        with self._at(1):
+            merged = (head + tail)._merge_opportunity(max_length=None)
+        self.assertEqual(merged, head)
+        self.assertFalse(tail.exists())
+        history = self.env["prm.stage.history"].search([("lead_id", "=", head.id)])
+        self.assertEqual(sorted(history.mapped("lead_ref")), sorted([head.id, tail.id]))
+        tail_stay = history.filtered(lambda s: s.lead_ref == tail.id)
+        self.assertEqual(
+            (tail_stay.exit_kind, tail_stay.duration_days), ("merged", 1.0)
+        )
+
+    def test_win_rates_and_values(self):
+        """P(won | stage) is learnt from closed leads, shrunk towards the
+        company figures (k = 10), and the history is revalued with it."""
+        with self._at(0):
+            a, b, c, d = (self._lead(name) for name in "ABCD")
+        with self._at(1):
+            (a + c + d).write({"stage_id": self.qual.id})
+        with self._at(2):
+            d.stage_id = self.prop
+        with self._at(3):
+            (a + d).action_set_won()
+            (b + c).action_set_lost()
+        self.env["prm.stage.win.rate"]._prm_refresh()
+        rates = {
+            (r.team_id, r.stage_id): r.rate
+            for r in self.env["prm.stage.win.rate"].search(
+                [("company_id", "=", self.company.id)]
+            )
+        }
+        # 4 closed, 2 won: (2 + 1) / (4 + 2) = 50 %
+        self.assertEqual(rates[(self.team.browse(), self.new.browse())], 50.0)
+        # New: (2 + 10 x 0.5) / (4 + 10); Qualified: (2 + 5) / 13; Proposition
+        # (1 + 5) / 11
+        self.assertEqual(rates[(self.team.browse(), self.new)], 50.0)
+        self.assertEqual(rates[(self.team.browse(), self.qual)], 53.85)
+        self.assertEqual(rates[(self.team.browse(), self.prop)], 54.55)
+        # the team: Qualified (2 + 10 x 0.538462) / 13
+        self.assertEqual(rates[(self.team, self.qual)], 56.8)
+        qual_stay = self._stays(d).filtered(lambda s: s.stage_id == self.qual)
+        self.assertEqual(qual_stay.stage_win_rate, 56.8)
+        self.assertEqual(qual_stay.value, 568.0)
+        # the won stay gained what the proposition was not yet worth
+        won_stay = self._stays(d).filtered(lambda s: s.stage_id == d.stage_id)
+        self.assertTrue(d.stage_id.is_won)
+        prop_stay = self._stays(d).filtered(lambda s: s.stage_id == self.prop)
+        self.assertAlmostEqual(won_stay.value_delta, 1000.0 - prop_stay.value, 2)
+
+    def test_salesman_sees_own_leads_history(self):
+        """Salespeople read the history of their own or unassigned leads
+        only, and cannot change it."""
+        with self._at(0):
+            mine = self._lead("Mine", user_id=self.salesman.id)
+            theirs = self._lead("Theirs", user_id=self.sales_manager.id)
+        History = self.env["prm.stage.history"].with_user(self.salesman)
+        visible = History.search([("lead_ref", "in", (mine + theirs).ids)])
+        self.assertEqual(visible.lead_id, mine)
+        with self.assertRaises(AccessError):
+            visible.write({"value": 0})
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmStageBackfill(StageHistoryCommon):
+    def _step(self, days, action):
+        """Run ``action`` at T0 + days, with Odoo's tracking written then."""
+        with self._at(days):
+            action()
+            self.env.flush_all()
+            self.env.cr.precommit.run()
+
+    def test_backfill_equals_live(self):
+        """History rebuilt from Odoo's tracking equals the one captured live
+        for the same moves (advance, regress, revenue change, win, loss,
+        restore)."""
+        self.env = self.env(context=dict(self.env.context, tracking_disable=False))
+        leads = self.env["crm.lead"]
+
+        def create():
+            nonlocal leads
+            leads = self._lead("One", 1000.0) + self._lead("Two", 400.0)
+
+        one = lambda: leads[0]  # noqa: E731
+        two = lambda: leads[1]  # noqa: E731
+        self._step(0, create)
+        self._step(2, lambda: one().write({"stage_id": self.qual.id}))
+        self._step(3, lambda: two().write({"expected_revenue": 800.0}))
+        self._step(4, lambda: two().write({"stage_id": self.prop.id}))
+        self._step(5, lambda: one().write({"stage_id": self.new.id}))
+        self._step(6, lambda: two().action_set_lost())
+        self._step(8, lambda: two().action_unarchive())
+        self._step(
+            9, lambda: one().write({"stage_id": self.prop.id, "expected_revenue": 1500})
+        )
+        self._step(12, lambda: one().action_set_won())
+        live = [tuple(s[f] for f in COMPARED) for s in self._stays(leads)]
+        self.assertEqual(len(live), 8)
+        self._stays(leads).unlink()
+        self.env["prm.stage.history"]._prm_backfill_leads(leads.ids)
+        rebuilt = [tuple(s[f] for f in COMPARED) for s in self._stays(leads)]
+        self.assertEqual(rebuilt, live)
+        self.assertEqual(set(self._stays(leads).mapped("origin")), {"backfill"})
+
+    def test_backfill_job_resumes(self):
+        """The backfill job works batch by batch, saving where it got to."""
+        with self._at(0):
+            leads = self.env["crm.lead"].create(
+                [{"name": f"Old {i}", "stage_id": self.new.id} for i in range(5)]
+            )
+        self._stays(leads).unlink()  # as if they predated the addon
+        History = self.env["prm.stage.history"]
+        History._prm_backfill_start()
+        cron = self.env.ref("prm_funnel.ir_cron_prm_funnel_backfill")
+        cron, progress = cron._add_progress()
+        in_cron = History.with_context(ir_cron_progress_id=progress.id)
+        total = self.env["crm.lead"].with_context(active_test=False).search_count([])
+        self.assertEqual(in_cron._cron_prm_backfill(batch_size=total - 3), total - 3)
+        self.assertEqual(progress.remaining, 3)
+        self.assertEqual(in_cron._cron_prm_backfill(batch_size=total - 3), 3)
+        self.assertEqual(progress.remaining, 0)
+        self.assertEqual(len(self._stays(leads)), 5)
+        self.assertFalse(
+            self.env["ir.config_parameter"].get_param("prm_funnel.backfill")
+        )

@@ -1,0 +1,367 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
+
+from ..engine import Stay, stage_table, velocity
+
+
+class PrmFunnelAnalysis(models.TransientModel):
+    """The funnel of a cohort of leads (created in a period, by team,
+    salesperson, source, medium, campaign), stage by stage, with its valued
+    progression and the pipeline velocity: the exact figures behind the
+    printable funnel report and the what-if simulator."""
+
+    _name = "prm.funnel.analysis"
+    _description = "PRM Funnel Analysis"
+
+    date_from = fields.Date(
+        string="Leads created from",
+        required=True,
+        default=lambda self: fields.Date.context_today(self) - relativedelta(years=1),
+    )
+    date_to = fields.Date(
+        string="to", required=True, default=lambda self: fields.Date.context_today(self)
+    )
+    team_id = fields.Many2one("crm.team", string="Sales Team")
+    user_id = fields.Many2one("res.users", string="Salesperson")
+    source_id = fields.Many2one("utm.source")
+    medium_id = fields.Many2one("utm.medium")
+    campaign_id = fields.Many2one("utm.campaign")
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        default=lambda self: self.env.company,
+        domain=lambda self: [("id", "in", self.env.companies.ids)],
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    line_ids = fields.One2many("prm.funnel.analysis.line", "analysis_id", readonly=True)
+    value_line_ids = fields.One2many(
+        "prm.funnel.value.line", "analysis_id", readonly=True
+    )
+    computed = fields.Boolean(readonly=True)
+    # the cohort
+    leads = fields.Integer(string="Leads in the funnel", readonly=True)
+    won = fields.Integer(readonly=True)
+    end_to_end = fields.Float(string="End-to-end conversion (%)", readonly=True)
+    initial_value = fields.Monetary(readonly=True)
+    value_added = fields.Monetary(string="Added by progressions", readonly=True)
+    value_lost = fields.Monetary(readonly=True)
+    won_revenue = fields.Monetary(readonly=True)
+    won_over_initial = fields.Float(string="Won / initial value", readonly=True)
+    # velocity: leads closed in the period, pipeline open now
+    closed_won = fields.Integer(string="Won in the period", readonly=True)
+    closed_lost = fields.Integer(string="Lost in the period", readonly=True)
+    win_rate = fields.Float(string="Win rate (%)", readonly=True)
+    avg_deal = fields.Monetary(string="Average won deal", readonly=True)
+    cycle_days = fields.Float(string="Average cycle (days)", readonly=True)
+    open_opportunities = fields.Integer(readonly=True)
+    pipeline = fields.Monetary(string="Open pipeline", readonly=True)
+    weighted_pipeline = fields.Monetary(readonly=True)
+    velocity = fields.Monetary(string="Velocity (per day)", readonly=True)
+    has_velocity = fields.Boolean(readonly=True)
+
+    # ------------------------------------------------------------------
+
+    def _check_company(self):
+        if self.company_id not in self.env.companies:
+            raise AccessError(
+                self.env._("You cannot analyse the funnel of %s.", self.company_id.name)
+            )
+
+    def _own_leads_only(self):
+        """Salespeople who see only their own (and unassigned) leads get the
+        figures of those leads only: the figures are computed in SQL, which
+        record rules do not reach."""
+        return not (
+            self.env.su
+            or self.env.user.has_group("sales_team.group_sale_salesman_all_leads")
+        )
+
+    def _stay_filter(self, alias="h"):
+        """SQL condition on the first stay of the cohort's leads."""
+        self.ensure_one()
+        self._check_company()
+        start = fields.Datetime.to_datetime(self.date_from)
+        end = fields.Datetime.to_datetime(self.date_to) + relativedelta(days=1)
+        conditions = [
+            SQL("%s.company_id = %s", SQL.identifier(alias), self.company_id.id),
+            SQL("%s.lead_create_date >= %s", SQL.identifier(alias), start),
+            SQL("%s.lead_create_date < %s", SQL.identifier(alias), end),
+        ]
+        for field in ("team_id", "user_id", "source_id", "medium_id", "campaign_id"):
+            if self[field]:
+                conditions.append(
+                    SQL("%s = %s", SQL.identifier(alias, field), self[field].id)
+                )
+        if self._own_leads_only():  # as crm's rule: by the lead's salesperson
+            conditions.append(
+                SQL(
+                    "%s IN (SELECT id FROM crm_lead "
+                    "WHERE user_id = %s OR user_id IS NULL)",
+                    SQL.identifier(alias, "lead_id"),
+                    self.env.uid,
+                )
+            )
+        return SQL(" AND ").join(conditions)
+
+    def _lead_filter(self, alias="l"):
+        """SQL condition on leads for the velocity figures."""
+        self.ensure_one()
+        self._check_company()
+        conditions = [
+            SQL(
+                "COALESCE(%s.company_id, %s) = %s",
+                SQL.identifier(alias),
+                self.company_id.id,
+                self.company_id.id,
+            )
+        ]
+        for field in ("team_id", "user_id", "source_id", "medium_id", "campaign_id"):
+            if self[field]:
+                conditions.append(
+                    SQL("%s = %s", SQL.identifier(alias, field), self[field].id)
+                )
+        if self._own_leads_only():
+            user = SQL.identifier(alias, "user_id")
+            conditions.append(SQL("(%s = %s OR %s IS NULL)", user, self.env.uid, user))
+        return SQL(" AND ").join(conditions)
+
+    def _stages(self):
+        Stage = self.env["crm.stage"]
+        domain = [("is_won", "=", False)]
+        if self.team_id:
+            domain += ["|", ("team_id", "=", False), ("team_id", "=", self.team_id.id)]
+        return Stage.search(domain, order="sequence, id")
+
+    def action_compute(self):
+        """Compute (again) every figure of the analysis."""
+        for analysis in self:
+            analysis._compute_funnel()
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+    def _compute_funnel(self):
+        self.ensure_one()
+        self.env.flush_all()  # the SQL below reads stays and leads
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH cohort AS (
+                SELECT DISTINCT h.lead_ref
+                  FROM prm_stage_history h
+                 WHERE h.is_initial AND %(filter)s
+            )
+            SELECT h.lead_ref, h.stage_id, h.exit_kind, h.duration_days, h.is_initial,
+                   h.value, h.value_delta, h.expected_revenue,
+                   COALESCE(src.name, ''), s.is_won
+              FROM prm_stage_history h
+              JOIN cohort c ON c.lead_ref = h.lead_ref
+              JOIN crm_stage s ON s.id = h.stage_id
+         LEFT JOIN utm_source src ON src.id = h.source_id
+          ORDER BY h.lead_ref, h.date_enter, h.id
+                """,
+                filter=self._stay_filter(),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        # the pipeline of this cohort: the open stages its leads were in
+        entered = {row[1] for row in rows}
+        stages = self._stages().filtered(lambda stage: stage.id in entered)
+        won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
+        stays = [
+            Stay(lead, stage, kind, float(days) if days is not None else None)
+            for lead, stage, kind, days, *_rest in rows
+        ]
+        table, summary = stage_table(stays, stages.ids, won_stages)
+        self.line_ids.unlink()
+        self.value_line_ids.unlink()
+        self.env["prm.funnel.analysis.line"].create(
+            [
+                {
+                    "analysis_id": self.id,
+                    "sequence": i,
+                    "stage_id": row.stage,
+                    "entered": row.entered,
+                    "reached": row.reached,
+                    "advanced": row.advanced,
+                    "regressed": row.regressed,
+                    "won": row.won,
+                    "lost": row.lost,
+                    "still_open": row.open,
+                    "has_rates": row.conversion_next is not None,
+                    "conversion_next": 100.0 * (row.conversion_next or 0.0),
+                    "conversion_won": 100.0 * (row.conversion_won or 0.0),
+                    "drop_off": 100.0 * (row.drop_off or 0.0),
+                    "median_days": row.median_days or 0.0,
+                    "mean_days": row.mean_days or 0.0,
+                }
+                for i, row in enumerate(table)
+            ]
+        )
+        # valued progression, per source
+        per_source = defaultdict(lambda: defaultdict(float))
+        for (
+            _lead,
+            _stage,
+            kind,
+            _d,
+            initial,
+            value,
+            delta,
+            revenue,
+            source,
+            won,
+        ) in rows:
+            acc = per_source[source]
+            value, delta, revenue = (
+                float(value or 0),
+                float(delta or 0),
+                float(revenue or 0),
+            )
+            if initial:
+                acc["leads"] += 1
+                acc["initial_value"] += value
+            elif delta > 0:
+                acc["value_added"] += delta
+            else:
+                acc["value_lost"] -= delta
+            if kind in ("lost", "merged"):
+                acc["value_lost"] += value
+            if won and kind == "open":
+                acc["won_revenue"] += revenue
+        lines = []
+        for source, acc in per_source.items():
+            ratio = (
+                acc["won_revenue"] / acc["initial_value"] if acc["initial_value"] else 0
+            )
+            lines.append(
+                dict(
+                    acc,
+                    analysis_id=self.id,
+                    name=source or self.env._("(no source)"),
+                    leads=int(acc["leads"]),
+                    won_over_initial=ratio,
+                    has_ratio=bool(acc["initial_value"]),
+                )
+            )
+        self.env["prm.funnel.value.line"].create(lines)
+        totals = defaultdict(float)
+        for line in lines:
+            for key in ("initial_value", "value_added", "value_lost", "won_revenue"):
+                totals[key] += line.get(key, 0.0)
+        self.write(
+            {
+                "computed": True,
+                "leads": summary["first"],
+                "won": summary["won"],
+                "end_to_end": 100.0 * (summary["end_to_end"] or 0.0),
+                "initial_value": totals["initial_value"],
+                "value_added": totals["value_added"],
+                "value_lost": totals["value_lost"],
+                "won_revenue": totals["won_revenue"],
+                "won_over_initial": (
+                    totals["won_revenue"] / totals["initial_value"]
+                    if totals["initial_value"]
+                    else 0.0
+                ),
+                **self._velocity(),
+            }
+        )
+
+    def _velocity(self):
+        """Velocity figures: leads closed in the period, pipeline open now."""
+        start = fields.Datetime.to_datetime(self.date_from)
+        end = fields.Datetime.to_datetime(self.date_to) + relativedelta(days=1)
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT count(*) FILTER (WHERE l.active AND l.probability = 100),
+                   count(*) FILTER (WHERE NOT l.active AND l.probability = 0),
+                   COALESCE(sum(l.expected_revenue)
+                       FILTER (WHERE l.active AND l.probability = 100), 0),
+                   avg(EXTRACT(EPOCH FROM (l.date_closed - l.create_date)) / 86400.0)
+                       FILTER (WHERE l.active AND l.probability = 100)
+              FROM crm_lead l
+             WHERE l.date_closed >= %s AND l.date_closed < %s AND %s
+                """,
+                start,
+                end,
+                self._lead_filter(),
+            )
+        )
+        won, lost, won_revenue, cycle = self.env.cr.fetchone()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT count(DISTINCT l.id), COALESCE(sum(l.expected_revenue), 0),
+                   COALESCE(sum(h.value), 0)
+              FROM crm_lead l
+              JOIN crm_stage s ON s.id = l.stage_id AND NOT COALESCE(s.is_won, false)
+         LEFT JOIN prm_stage_history h ON h.lead_id = l.id AND h.exit_kind = 'open'
+             WHERE l.active AND l.type = 'opportunity' AND %s
+                """,
+                self._lead_filter(),
+            )
+        )
+        open_count, pipeline, weighted = self.env.cr.fetchone()
+        win_rate = won / (won + lost) if won + lost else 0.0
+        avg_deal = float(won_revenue) / won if won else 0.0
+        speed = velocity(open_count, win_rate, avg_deal, float(cycle or 0))
+        return {
+            "closed_won": won,
+            "closed_lost": lost,
+            "win_rate": 100.0 * win_rate,
+            "avg_deal": avg_deal,
+            "cycle_days": float(cycle or 0.0),
+            "open_opportunities": open_count,
+            "pipeline": float(pipeline),
+            "weighted_pipeline": float(weighted),
+            "velocity": speed or 0.0,
+            "has_velocity": speed is not None,
+        }
+
+    # ------------------------------------------------------------------
+
+    def action_print(self):
+        """The printable funnel report (PDF)."""
+        self.ensure_one()
+        if not self.computed:
+            self._compute_funnel()
+        return self.env.ref("prm_funnel.action_report_prm_funnel").report_action(self)
+
+    def action_what_if(self):
+        """Open the what-if simulator on this funnel."""
+        self.ensure_one()
+        if not self.computed:
+            self._compute_funnel()
+        whatif = self.env["prm.funnel.whatif"].create({"analysis_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "prm.funnel.whatif",
+            "res_id": whatif.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("What if every stage converted better?"),
+        }
+
+    @api.model
+    def action_open(self):
+        """Menu entry: a computed analysis of the last twelve months."""
+        analysis = self.create({})
+        analysis._compute_funnel()
+        return analysis._reopen()
