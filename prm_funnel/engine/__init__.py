@@ -1,5 +1,13 @@
 """Pure-Python funnel statistics (no ``odoo`` import): tested with plain pytest."""
 
+from .costs import (
+    INCIDENCE_BAND,
+    cost_metrics,
+    incidence,
+    months_between,
+    overlap_days,
+    prorate,
+)
 from .funnel import (
     StageRow,
     Stay,
@@ -13,6 +21,12 @@ from .funnel import (
 from .stats import normal_cdf, two_proportion_test, verdict, wilson_interval
 
 __all__ = [
+    "INCIDENCE_BAND",
+    "cost_metrics",
+    "incidence",
+    "months_between",
+    "overlap_days",
+    "prorate",
     "StageRow",
     "Stay",
     "base_win_rate",

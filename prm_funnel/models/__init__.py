@@ -5,3 +5,5 @@ from . import crm_lead
 from . import prm_funnel_report
 from . import prm_value_report
 from . import prm_velocity_report
+from . import prm_source_report
+from . import res_config_settings

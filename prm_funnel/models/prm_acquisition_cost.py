@@ -20,7 +20,20 @@ class PrmAcquisitionCost(models.Model):
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
     currency_id = fields.Many2one(
-        related="company_id.currency_id", store=True, string="Currency"
+        "res.currency",
+        required=True,
+        default=lambda self: self.env.company.currency_id,
+        help="The currency of the invoice; reports use the company currency.",
+    )
+    company_currency_id = fields.Many2one(
+        related="company_id.currency_id", string="Company Currency"
+    )
+    amount_company = fields.Monetary(
+        string="Amount (company currency)",
+        currency_field="company_currency_id",
+        compute="_compute_amount_company",
+        store=True,
+        help="Converted at the rate of the first day of the period.",
     )
     kind = fields.Selection(
         [("marketing", "Marketing"), ("sales", "Sales")],
@@ -35,6 +48,20 @@ class PrmAcquisitionCost(models.Model):
     _sql_constraints = [
         ("amount_positive", "check(amount >= 0)", "A cost cannot be negative."),
     ]
+
+    @api.depends("amount", "currency_id", "company_id", "date_from")
+    def _compute_amount_company(self):
+        for cost in self:
+            target = cost.company_id.currency_id
+            if not cost.currency_id or not target or cost.currency_id == target:
+                cost.amount_company = cost.amount
+            else:
+                cost.amount_company = cost.currency_id._convert(
+                    cost.amount,
+                    target,
+                    cost.company_id,
+                    cost.date_from or fields.Date.context_today(cost),
+                )
 
     @api.constrains("date_from", "date_to")
     def _check_dates(self):
@@ -51,6 +78,7 @@ class PrmAcquisitionCost(models.Model):
                 )
 
     def _daily_amount(self):
-        """Amount per day of the period (costs are spread evenly over it)."""
+        """Amount per day of the period, in the company currency (costs are
+        spread evenly over their period)."""
         self.ensure_one()
-        return self.amount / ((self.date_to - self.date_from).days + 1)
+        return self.amount_company / ((self.date_to - self.date_from).days + 1)

@@ -91,31 +91,52 @@ class PrmVelocityReport(models.Model):
               GROUP BY 1, 2, 3
             ),
             stays AS (
-                SELECT h.company_id, h.team_id, h.lead_ref, h.value,
-                       h.expected_revenue,
-                       date_trunc('month', h.date_enter) AS first_month,
-                       date_trunc('month', COALESCE(h.date_exit, 'infinity'))
-                           AS exit_month,
-                       h.date_exit
+                SELECT h.company_id, h.team_id, h.date_enter, h.date_exit,
+                       h.expected_revenue, h.value
                   FROM prm_stage_history h
                   JOIN crm_stage s ON s.id = h.stage_id
                   JOIN crm_lead l ON l.id = h.lead_id AND l.type = 'opportunity'
                  WHERE NOT COALESCE(s.is_won, false)
-                   AND (h.date_exit IS NULL
-                        OR h.date_exit >= (SELECT min(month) FROM months))
+            ),
+            moves AS (
+                -- a stay is open at the end of a month when it began that month
+                -- or before and ended after it: entries minus exits, summed
+                -- month after month
+                SELECT company_id, team_id, date_trunc('month', date_enter) AS month,
+                       1 AS n, expected_revenue AS revenue, value
+                  FROM stays
+                UNION ALL
+                SELECT company_id, team_id, date_trunc('month', date_exit),
+                       -1, -expected_revenue, -value
+                  FROM stays WHERE date_exit IS NOT NULL
+            ),
+            monthly AS (
+                SELECT company_id, team_id, month, sum(n) AS n,
+                       sum(revenue) AS revenue, sum(value) AS value
+                  FROM moves GROUP BY 1, 2, 3
+            ),
+            grid AS (
+                SELECT t.company_id, t.team_id, g.month
+                  FROM (SELECT company_id, team_id, min(month) AS first
+                          FROM monthly GROUP BY 1, 2) t
+            CROSS JOIN LATERAL generate_series(
+                       t.first, (SELECT max(month) FROM months), interval '1 month')
+                       AS g(month)
             ),
             pipe AS (
-                -- a stay counts at the end of each month it spans
-                SELECT st.company_id, st.team_id, m.month,
-                       count(DISTINCT st.lead_ref) AS open_opportunities,
-                       sum(st.expected_revenue) AS pipeline,
-                       sum(st.value) AS weighted_pipeline
-                  FROM stays st
-                  JOIN months m ON m.month >= st.first_month
-                   AND m.month < st.exit_month
-                   AND m.month + interval '1 month'
-                       <= COALESCE(st.date_exit, 'infinity')
-              GROUP BY 1, 2, 3
+                SELECT * FROM (
+                    SELECT g.company_id, g.team_id, g.month,
+                           sum(COALESCE(m.n, 0)) OVER w AS open_opportunities,
+                           sum(COALESCE(m.revenue, 0)) OVER w AS pipeline,
+                           sum(COALESCE(m.value, 0)) OVER w AS weighted_pipeline
+                      FROM grid g
+                 LEFT JOIN monthly m ON m.company_id IS NOT DISTINCT FROM g.company_id
+                       AND m.team_id IS NOT DISTINCT FROM g.team_id
+                       AND m.month = g.month
+                    WINDOW w AS (PARTITION BY g.company_id, g.team_id ORDER BY g.month)
+                ) AS running
+                 WHERE month >= (SELECT min(month) FROM months)
+                   AND open_opportunities <> 0
             ),
             rows AS (
                 SELECT COALESCE(p.company_id, c.company_id) AS company_id,

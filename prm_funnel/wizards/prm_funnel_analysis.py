@@ -2,10 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from dateutil.relativedelta import relativedelta
-
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..engine import Stay, stage_table, velocity
@@ -18,33 +15,16 @@ class PrmFunnelAnalysis(models.TransientModel):
     printable funnel report and the what-if simulator."""
 
     _name = "prm.funnel.analysis"
+    _inherit = "prm.analysis.mixin"
     _description = "PRM Funnel Analysis"
 
-    date_from = fields.Date(
-        string="Leads created from",
-        required=True,
-        default=lambda self: fields.Date.context_today(self) - relativedelta(years=1),
-    )
-    date_to = fields.Date(
-        string="to", required=True, default=lambda self: fields.Date.context_today(self)
-    )
-    team_id = fields.Many2one("crm.team", string="Sales Team")
-    user_id = fields.Many2one("res.users", string="Salesperson")
     source_id = fields.Many2one("utm.source")
     medium_id = fields.Many2one("utm.medium")
     campaign_id = fields.Many2one("utm.campaign")
-    company_id = fields.Many2one(
-        "res.company",
-        required=True,
-        default=lambda self: self.env.company,
-        domain=lambda self: [("id", "in", self.env.companies.ids)],
-    )
-    currency_id = fields.Many2one(related="company_id.currency_id")
     line_ids = fields.One2many("prm.funnel.analysis.line", "analysis_id", readonly=True)
     value_line_ids = fields.One2many(
         "prm.funnel.value.line", "analysis_id", readonly=True
     )
-    computed = fields.Boolean(readonly=True)
     # the cohort
     leads = fields.Integer(string="Leads in the funnel", readonly=True)
     won = fields.Integer(readonly=True)
@@ -68,69 +48,34 @@ class PrmFunnelAnalysis(models.TransientModel):
 
     # ------------------------------------------------------------------
 
-    def _check_company(self):
-        if self.company_id not in self.env.companies:
-            raise AccessError(
-                self.env._("You cannot analyse the funnel of %s.", self.company_id.name)
-            )
-
-    def _own_leads_only(self):
-        """Salespeople who see only their own (and unassigned) leads get the
-        figures of those leads only: the figures are computed in SQL, which
-        record rules do not reach."""
-        return not (
-            self.env.su
-            or self.env.user.has_group("sales_team.group_sale_salesman_all_leads")
-        )
-
     def _stay_filter(self, alias="h"):
-        """SQL condition on the first stay of the cohort's leads."""
+        """SQL condition on the first stay of the cohort's leads (created in
+        the period, by team, salesperson, source, medium, campaign)."""
         self.ensure_one()
-        self._check_company()
-        start = fields.Datetime.to_datetime(self.date_from)
-        end = fields.Datetime.to_datetime(self.date_to) + relativedelta(days=1)
-        conditions = [
-            SQL("%s.company_id = %s", SQL.identifier(alias), self.company_id.id),
+        start, end = self._period()
+        conditions = self._lead_conditions(
+            alias, ("team_id", "user_id", "source_id", "medium_id", "campaign_id")
+        )
+        if self._own_leads_only():  # the lead's salesperson now, as crm's rule
+            conditions[-1] = SQL(
+                "%s IN (SELECT id FROM crm_lead WHERE user_id = %s OR user_id IS NULL)",
+                SQL.identifier(alias, "lead_id"),
+                self.env.uid,
+            )
+        conditions += [
             SQL("%s.lead_create_date >= %s", SQL.identifier(alias), start),
             SQL("%s.lead_create_date < %s", SQL.identifier(alias), end),
         ]
-        for field in ("team_id", "user_id", "source_id", "medium_id", "campaign_id"):
-            if self[field]:
-                conditions.append(
-                    SQL("%s = %s", SQL.identifier(alias, field), self[field].id)
-                )
-        if self._own_leads_only():  # as crm's rule: by the lead's salesperson
-            conditions.append(
-                SQL(
-                    "%s IN (SELECT id FROM crm_lead "
-                    "WHERE user_id = %s OR user_id IS NULL)",
-                    SQL.identifier(alias, "lead_id"),
-                    self.env.uid,
-                )
-            )
         return SQL(" AND ").join(conditions)
 
     def _lead_filter(self, alias="l"):
         """SQL condition on leads for the velocity figures."""
         self.ensure_one()
-        self._check_company()
-        conditions = [
-            SQL(
-                "COALESCE(%s.company_id, %s) = %s",
-                SQL.identifier(alias),
-                self.company_id.id,
-                self.company_id.id,
+        return SQL(" AND ").join(
+            self._lead_conditions(
+                alias, ("team_id", "user_id", "source_id", "medium_id", "campaign_id")
             )
-        ]
-        for field in ("team_id", "user_id", "source_id", "medium_id", "campaign_id"):
-            if self[field]:
-                conditions.append(
-                    SQL("%s = %s", SQL.identifier(alias, field), self[field].id)
-                )
-        if self._own_leads_only():
-            user = SQL.identifier(alias, "user_id")
-            conditions.append(SQL("(%s = %s OR %s IS NULL)", user, self.env.uid, user))
-        return SQL(" AND ").join(conditions)
+        )
 
     def _stages(self):
         Stage = self.env["crm.stage"]
@@ -144,15 +89,6 @@ class PrmFunnelAnalysis(models.TransientModel):
         for analysis in self:
             analysis._compute_funnel()
         return self._reopen()
-
-    def _reopen(self):
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self._name,
-            "res_id": self.id,
-            "view_mode": "form",
-            "target": "current",
-        }
 
     def _compute_funnel(self):
         self.ensure_one()
@@ -284,8 +220,7 @@ class PrmFunnelAnalysis(models.TransientModel):
 
     def _velocity(self):
         """Velocity figures: leads closed in the period, pipeline open now."""
-        start = fields.Datetime.to_datetime(self.date_from)
-        end = fields.Datetime.to_datetime(self.date_to) + relativedelta(days=1)
+        start, end = self._period()
         self.env["crm.lead"].flush_model()
         self.env.cr.execute(
             SQL(

@@ -101,6 +101,22 @@ class CrmLead(models.Model):
     prm_score_updated_at = fields.Datetime(
         string="Score Updated On", readonly=True, copy=False
     )
+    prm_first_fit_score = fields.Float(
+        string="Fit Score at Creation",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+        help="The fit score when the lead was first scored.",
+    )
+    prm_first_score = fields.Float(
+        string="Score at Creation",
+        readonly=True,
+        copy=False,
+        digits=(5, 2),
+        aggregator="avg",
+        help="The score when the lead was first scored.",
+    )
     prm_conversion_probability = fields.Float(
         string="Conversion Probability (%)",
         readonly=True,
@@ -252,6 +268,8 @@ class CrmLead(models.Model):
                    SET prm_fit_score = v.fit, prm_engagement_score = v.eng,
                        prm_score = v.total, prm_grade = v.grade,
                        prm_conversion_probability = v.prob,
+                       prm_first_fit_score = COALESCE(l.prm_first_fit_score, v.fit),
+                       prm_first_score = COALESCE(l.prm_first_score, v.total),
                        prm_score_updated_at = %(now)s
                   FROM v
                  WHERE l.id = v.id
@@ -286,7 +304,7 @@ class CrmLead(models.Model):
         if not scored:
             return 0
         self.env["prm.score.entry"].invalidate_model()
-        self.invalidate_model(SCORE_FIELDS)
+        self.invalidate_model(SCORE_FIELDS + ["prm_first_fit_score", "prm_first_score"])
         self.env.cr.execute(
             SQL(
                 "SELECT DISTINCT partner_id FROM crm_lead "
