@@ -32,6 +32,7 @@
     ],
     "demo": ["demo/prm_acquisition_cost_demo.xml"],
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -15,3 +15,8 @@ def post_init_hook(env):
         History._cron_prm_backfill()
     else:
         env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()
+
+
+def uninstall_hook(env):
+    """Drop the SQL function behind the velocity report."""
+    env.cr.execute("DROP FUNCTION IF EXISTS prm_velocity_rows(int)")

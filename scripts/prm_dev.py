@@ -42,6 +42,7 @@ BRIDGES = (
     "prm_tracking_mass_mailing",
     "prm_tracking_website",
     "prm_scoring_mass_mailing",
+    "prm_funnel_account",
 )
 # the test database also holds the Odoo apps the bridges need
 TEST_BASE_MODULES = ("crm", "mass_mailing", "website_crm")

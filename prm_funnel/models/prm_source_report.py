@@ -132,12 +132,13 @@ class PrmSourceReport(models.Model):
                  WHERE NOT is_initial AND value_delta > 0
               GROUP BY lead_id
               ) v ON v.lead_id = l.id
-         LEFT JOIN LATERAL (
-                SELECT e.site_id, e.referrer
+         LEFT JOIN (
+                -- one row per lead, so PostgreSQL drops this join from the
+                -- queries that use neither site nor referrer
+                SELECT DISTINCT ON (e.lead_id) e.lead_id, e.site_id, e.referrer
                   FROM prm_event e
-                 WHERE e.lead_id = l.id
-              ORDER BY e.occurred_at, e.id
-                 LIMIT 1
-              ) fe ON true
+                 WHERE e.lead_id IS NOT NULL
+              ORDER BY e.lead_id, e.occurred_at, e.id
+              ) fe ON fe.lead_id = l.id
             """
         )

@@ -173,6 +173,7 @@ class TestPrmSourceQuality(PrmCommon):
             )
         )
         form = Form(self.env["prm.cost.incidence"])
+        form.revenue_basis = "won"  # the Invoicing bridge defaults to invoices
         form.year = 2026
         self.assertEqual((form.revenue, form.previous_revenue), (63000.0, 13000.0))
         self.assertEqual(form.new_revenue, 50000.0)
