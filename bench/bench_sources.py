@@ -22,8 +22,8 @@ INSERT INTO prm_tracking_site (name, public_key, active, company_id, require_con
     create_uid, write_uid, create_date, write_date)
 SELECT 'Bench site ' || g, 'bench-key-' || g, true, 1, false, 1, 1, now(), now()
   FROM generate_series(1, 3) AS g;
-INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id, origin, external_id,
-    url, referrer, site_id, is_bot, company_id, create_date, write_date, create_uid,
+INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id, origin,
+    external_id, url, referrer, site_id, is_bot, company_id, create_date, write_date, create_uid,
     write_uid)
 SELECT (SELECT id FROM prm_event_type WHERE code = 'page_view'), 'web',
        now() - (g % 700) * interval '1 day', l.id, 'import', 'src' || g,
@@ -37,7 +37,8 @@ SELECT (SELECT id FROM prm_event_type WHERE code = 'page_view'), 'web',
     ON l.n = 1 + (g::bigint * 7919) % {leads};
 INSERT INTO prm_qualification_entry (lead_id, from_state, to_state, date, score,
     company_id, create_uid, write_uid, create_date, write_date)
-SELECT id, 'new', 'qualified', create_date + interval '5 days', 50, 1, 1, 1, now(), now()
+SELECT id, 'new', 'qualified', create_date + interval '5 days', 50, 1, 1, 1, now(),
+       now()
   FROM crm_lead WHERE id % 5 = 0;
 INSERT INTO prm_acquisition_cost (name, date_from, date_to, amount, amount_company,
     currency_id, company_id, kind, source_id, create_uid, write_uid, create_date,
@@ -81,7 +82,8 @@ with registry.cursor() as cr:
     report = env["prm.source.report"]
     aggregates = ["leads:sum", "qualified_rate:avg", "won_rate:avg",
                   "first_score:avg", "score:avg", "won_revenue:sum"]
-    seconds, groups = median_of(lambda: report._read_group([], ["source_id"], aggregates))
+    seconds, groups = median_of(
+        lambda: report._read_group([], ["source_id"], aggregates))
     out["source-quality pivot by source, all leads"] = (seconds, len(groups))
     seconds, groups = median_of(lambda: report._read_group(
         [("create_date", ">=", year_ago)], ["referrer_domain"], aggregates))
