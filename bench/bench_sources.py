@@ -23,8 +23,8 @@ INSERT INTO prm_tracking_site (name, public_key, active, company_id, require_con
 SELECT 'Bench site ' || g, 'bench-key-' || g, true, 1, false, 1, 1, now(), now()
   FROM generate_series(1, 3) AS g;
 INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id, origin,
-    external_id, url, referrer, site_id, is_bot, company_id, create_date, write_date, create_uid,
-    write_uid)
+    external_id, url, referrer, site_id, is_bot, company_id, create_date,
+    write_date, create_uid, write_uid)
 SELECT (SELECT id FROM prm_event_type WHERE code = 'page_view'), 'web',
        now() - (g % 700) * interval '1 day', l.id, 'import', 'src' || g,
        'https://www.example.com/p',
