@@ -185,6 +185,18 @@ class PrmStageHistory(models.Model):
             for row in self.env.cr.fetchall()
         }
 
+    def _prm_lead_attributes(self, vals):
+        """The lead's attributes a stay copies, from `_prm_lead_values`."""
+        return {
+            "user_id": vals["user_id"] or None,
+            "team_id": vals["team_id"] or None,
+            "source_id": vals["source_id"] or None,
+            "medium_id": vals["medium_id"] or None,
+            "campaign_id": vals["campaign_id"] or None,
+            "lead_create_date": vals["create_date"],
+            "company_id": vals["company_id"] or self.env.company.id,
+        }
+
     @api.model
     def _prm_stage_order(self):
         """(rank function, set of won stage ids) of the stages."""
@@ -260,13 +272,7 @@ class PrmStageHistory(models.Model):
                     "value_delta": value - (closed_value or 0.0),
                     "is_initial": previous is None and closed_value is None,
                     "origin": origin,
-                    "user_id": vals["user_id"] or None,
-                    "team_id": vals["team_id"] or None,
-                    "source_id": vals["source_id"] or None,
-                    "medium_id": vals["medium_id"] or None,
-                    "campaign_id": vals["campaign_id"] or None,
-                    "lead_create_date": vals["create_date"],
-                    "company_id": vals["company_id"] or self.env.company.id,
+                    **self._prm_lead_attributes(vals),
                 }
             )
         self._prm_insert(rows)
@@ -444,13 +450,7 @@ class PrmStageHistory(models.Model):
                     "value_delta": value - (values[id(previous)] if previous else 0.0),
                     "is_initial": stay.previous_stage is None and previous is None,
                     "origin": "backfill",
-                    "user_id": vals["user_id"] or None,
-                    "team_id": vals["team_id"] or None,
-                    "source_id": vals["source_id"] or None,
-                    "medium_id": vals["medium_id"] or None,
-                    "campaign_id": vals["campaign_id"] or None,
-                    "lead_create_date": vals["create_date"],
-                    "company_id": vals["company_id"] or self.env.company.id,
+                    **self._prm_lead_attributes(vals),
                 }
             )
         self._prm_insert(rows)
