@@ -20,6 +20,7 @@
         "views/prm_event_views.xml",
         "views/prm_interest_views.xml",
         "views/prm_tracking_site_views.xml",
+        "views/prm_pixel_hit_views.xml",
         "views/prm_visitor_views.xml",
         "views/crm_lead_views.xml",
         "views/res_partner_views.xml",

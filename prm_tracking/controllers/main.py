@@ -18,9 +18,10 @@ from pathlib import Path
 from psycopg2 import Error as PsycopgError
 from psycopg2 import errorcodes
 
-from odoo import SUPERUSER_ID, http
+from odoo import SUPERUSER_ID, fields, http
 from odoo.http import request
 
+from ..engine.bots import PREFETCH_HEADERS
 from ..engine.events import MAX_BODY_BYTES, MAX_EVENTS
 from ..models.prm_tracking_site import normalize_origin
 
@@ -42,6 +43,7 @@ PIXEL_FIELDS = {
     "r": "referrer",
 }
 PIXEL_UTM = {"us": "source", "um": "medium", "uc": "campaign"}
+PIXEL_VALUE_MAX = 4096  # characters kept of each pixel parameter
 
 
 class RateLimiter:
@@ -243,7 +245,8 @@ class PrmTrackingController(http.Controller):
         readonly=False,
     )
     def pixel(self, **kw):
-        """Always a 1x1 GIF; a valid hit becomes an event, an invalid one is counted."""
+        """Always a 1x1 GIF; a hit is queued and becomes an event (or, when
+        invalid, is counted on the site) at the next run of the flush job."""
         try:
             self._pixel_hit(kw)
         except PsycopgError as exc:
@@ -264,6 +267,8 @@ class PrmTrackingController(http.Controller):
         )
 
     def _pixel_hit(self, kw):
+        """Queue a valid hit (turned into an event by the flush job, in
+        batches: see prm.pixel.hit); drop it under DNT/GPC or without consent."""
         env = request.env(user=SUPERUSER_ID, su=True)
         key = kw.get("k")
         info = (
@@ -276,34 +281,33 @@ class PrmTrackingController(http.Controller):
         site_id, company_id, require_consent = info
         if require_consent and kw.get("c") != "1":
             return
+        httpreq = request.httprequest
+        received_at = fields.Datetime.now()
+        # values are checked when the queue is stored; only their size here
         event = {
-            field: kw[param] for param, field in PIXEL_FIELDS.items() if kw.get(param)
+            field: kw[param][:PIXEL_VALUE_MAX]
+            for param, field in PIXEL_FIELDS.items()
+            if kw.get(param)
         }
         event.setdefault("id", "px-" + uuid.uuid4().hex)
         event.setdefault("type", "page_view")
-        utm = {field: kw[param] for param, field in PIXEL_UTM.items() if kw.get(param)}
+        event["occurred_at"] = received_at.isoformat()
+        event["user_agent"] = httpreq.headers.get("User-Agent", "")
+        utm = {
+            field: kw[param][:PIXEL_VALUE_MAX]
+            for param, field in PIXEL_UTM.items()
+            if kw.get(param)
+        }
         if utm:
             event["utm"] = utm
-        site = env["prm.tracking.site"].browse(site_id)
-        company = env["res.company"].browse(company_id)
-        report = (
-            env["prm.event"]
-            .with_context(allowed_company_ids=[company_id], tracking_disable=True)
-            ._ingest(
-                [event],
-                site=site,
-                origin="pixel",
-                company=company,
-                # a pixel hit need not wait for the WAL flush (the last instant
-                # of hits may be missing after a server crash, never half
-                # written); the API, whose callers are told "accepted", stays
-                # fully durable
-                async_commit=True,
-                **_browser_hit(),
-            )
+        headers = {
+            name: httpreq.headers[name]
+            for name in PREFETCH_HEADERS
+            if httpreq.headers.get(name)
+        }
+        env["prm.pixel.hit"]._enqueue(
+            site_id, company_id, event, httpreq.method, headers, received_at
         )
-        if report["rejected"]:
-            site._count_rejected(len(report["rejected"]))
 
     @http.route(
         "/prm/tracker.js",

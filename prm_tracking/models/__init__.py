@@ -3,6 +3,7 @@ from . import prm_interest
 from . import prm_tracking_site
 from . import prm_visitor
 from . import prm_event
+from . import prm_pixel_hit
 from . import prm_person_mixin
 from . import crm_lead
 from . import res_partner

@@ -276,7 +276,6 @@ class PrmEvent(models.Model):
         headers=None,
         require_visitor=False,
         company=None,
-        async_commit=False,
     ):
         """Validate and store a batch of events; return the per-event report.
 
@@ -318,10 +317,8 @@ class PrmEvent(models.Model):
             return report
         self.env.flush_all()
         if site and len(clean) == 1 and not clean[0]["email"] and clean[0]["visitor"]:
-            # the pixel's and the snippet's usual case, in one statement
-            stored = self._ingest_one_anonymous(
-                clean[0], types, site, company, origin, async_commit=async_commit
-            )
+            # the snippet's usual case (one page view), in one statement
+            stored = self._ingest_one_anonymous(clean[0], types, site, company, origin)
             # dropped for privacy (False) still answers "accepted"
             report["accepted"] = 0 if stored is None else 1
             report["duplicates"] = 1 if stored is None else 0
@@ -347,16 +344,10 @@ class PrmEvent(models.Model):
         return report
 
     @api.model
-    def _ingest_one_anonymous(
-        self, event, types, site, company, origin, async_commit=False
-    ):
+    def _ingest_one_anonymous(self, event, types, site, company, origin):
         """Visitor upsert + event insert in one statement, for a single event
         without email.  Returns True (stored), None (duplicate) or False
         (dropped: the visitor's person is do-not-track or blacklisted).
-
-        ``async_commit``: this transaction's commit need not wait for the WAL
-        flush (after a server crash the last instant of such hits may be
-        missing, never half-written).
         """
         utm = self._resolve_utm([event]) if event["utm"] else {}
         type_id, channel = types[event["type"]]
@@ -410,11 +401,7 @@ class PrmEvent(models.Model):
             )
             SELECT (SELECT count(*) FROM allowed), (SELECT count(*) FROM stored),
                    (SELECT lead_id FROM stored), (SELECT partner_id FROM stored)
-                   %(async_commit)s
                 """,
-                async_commit=SQL(", set_config('synchronous_commit', 'off', true)")
-                if async_commit
-                else SQL(),
                 token=event["visitor"],
                 untrackable=untrackable("p", "l"),
                 stale=VISITOR_STALE,

@@ -6,7 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from odoo import api, fields, models, tools
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
 PUBLIC_PREFIX = "prm_pk_"
@@ -240,6 +240,20 @@ class PrmTrackingSite(models.Model):
         return super().write(vals)
 
     def unlink(self):
+        # the sites' queued pixel hits become events first; hits that could
+        # not be stored must be dealt with, never silently deleted
+        hits = self.env["prm.pixel.hit"].sudo()
+        hits._cron_flush(site_ids=self.ids)
+        failed = hits.search_count([("site_id", "in", self.ids)])
+        if failed:
+            raise UserError(
+                self.env._(
+                    "%(count)s pixel hits of these sites could not be stored "
+                    "(see Configuration > PRM > Pixel Queue): retry or delete "
+                    "them first, or archive the site instead.",
+                    count=failed,
+                )
+            )
         self.env.registry.clear_cache()
         return super().unlink()
 

@@ -5,3 +5,4 @@ from . import test_prm_tracking_http
 from . import test_prm_tracking_security
 from . import test_prm_concurrency
 from . import test_prm_tracker_browser
+from . import test_prm_pixel_hit

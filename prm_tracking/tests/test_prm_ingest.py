@@ -48,7 +48,7 @@ class TestPrmIngest(PrmIngestCommon):
         twice = self._event()
         report = self.ingest([twice, dict(twice)])
         self.assertEqual((report["accepted"], report["duplicates"]), (1, 1))
-        # a single anonymous event (the pixel's one-statement path) too
+        # a single anonymous event (the snippet's one-statement path) too
         single = self._event(visitor="v-single")
         self.assertEqual(self.ingest([single])["accepted"], 1)
         self.assertEqual(

@@ -187,6 +187,9 @@ class TestPrmTrackingHttp(HttpCase, PrmIngestCommon):
             self.post_collect(dict(body, consent=True)).json()["accepted"], 1
         )
 
+    def flush(self):
+        return self.env["prm.pixel.hit"]._cron_flush()
+
     def test_pixel(self):
         """The pixel always answers a GIF; valid hits stored, invalid counted."""
         url = f"/prm/p.gif?k={self.site.public_key}&v=v-px&u=https://www.example.com/x&i=px-1"
@@ -195,11 +198,18 @@ class TestPrmTrackingHttp(HttpCase, PrmIngestCommon):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["Content-Type"], "image/gif")
         self.assertTrue(response.content.startswith(b"GIF89a"))
+        hit = self.env["prm.pixel.hit"].search([("site_id", "=", self.site.id)])
+        self.assertEqual(len(hit), 1)
+        self.assertFalse(self.site_events())
+        received = hit.received_at
+        self.assertEqual(self.flush(), 1)
         event = self.site_events()
         self.assertEqual(
-            (event.origin, event.url, event.is_bot),
-            ("pixel", "https://www.example.com/x", False),
+            (event.origin, event.url, event.is_bot, event.external_id),
+            ("pixel", "https://www.example.com/x", False, "px-1"),
         )
+        self.assertEqual(event.occurred_at, received.replace(microsecond=0))
+        self.assertFalse(hit.exists())
         for bad in (
             "/prm/p.gif",
             "/prm/p.gif?k=prm_pk_unknown&v=x",
@@ -209,17 +219,47 @@ class TestPrmTrackingHttp(HttpCase, PrmIngestCommon):
             response = self.url_open(bad, headers=ua)
             self.assertEqual(response.status_code, 200, bad)
             self.assertEqual(response.headers["Content-Type"], "image/gif")
+        self.assertEqual(self.flush(), 2)  # unknown keys are never queued
         self.site.invalidate_recordset(["rejected_count"])
         self.assertEqual(self.site.rejected_count, 2)
         self.assertEqual(len(self.site_events()), 1)
+        self.assertFalse(self.env["prm.pixel.hit"].search_count([]))
 
     def test_pixel_head_and_bot_flagged(self):
-        """HEAD requests and bot user agents are stored as bots."""
+        """HEAD requests, prefetches and bot user agents are stored as bots."""
         base = f"/prm/p.gif?k={self.site.public_key}&v=v-bot"
         self.url_open(base + "&i=h1", head=True, headers={"User-Agent": "Mozilla/5.0"})
         self.url_open(base + "&i=b1", headers={"User-Agent": "curl/8.0"})
-        reasons = sorted(self.site_events().mapped("bot_reason"))
-        self.assertEqual(reasons, ["HEAD request", "user agent: curl"])
+        self.url_open(
+            base + "&i=p1",
+            headers={"User-Agent": "Mozilla/5.0", "Sec-Purpose": "prefetch"},
+        )
+        self.url_open(base + "&i=n1", headers={"User-Agent": ""})
+        self.url_open(base + "&i=ok", headers={"User-Agent": "Mozilla/5.0"})
+        self.flush()
+        reasons = sorted(self.site_events().mapped(lambda e: e.bot_reason or ""))
+        self.assertEqual(
+            reasons,
+            [
+                "",
+                "HEAD request",
+                "no user agent",
+                "sec-purpose prefetch",
+                "user agent: curl",
+            ],
+        )
+
+    def test_pixel_privacy(self):
+        """Under DNT, GPC or missing consent the pixel queues nothing."""
+        url = f"/prm/p.gif?k={self.site.public_key}&v=v-private"
+        self.url_open(url, headers={"DNT": "1"})
+        self.url_open(url, headers={"Sec-GPC": "1"})
+        self.site.require_consent = True
+        self.url_open(url)
+        self.assertFalse(self.env["prm.pixel.hit"].search_count([]))
+        self.url_open(url + "&c=1")
+        self.assertEqual(self.flush(), 1)
+        self.assertEqual(len(self.site_events()), 1)
 
     def test_tracker_js_served(self):
         """The snippet's script is served as JavaScript and honours DNT/GPC."""

@@ -95,3 +95,34 @@ class TestPrmTrackingSecurity(PrmCommon):
             self.env["prm.tracking.site"].with_user(self.salesman).search([])
         sites = self.env["prm.tracking.site"].with_user(self.sales_manager).search([])
         self.assertIn("Secret site", sites.mapped("name"))
+
+    def test_salesman_sees_visitors_of_leads_they_can_read(self):
+        """Salespeople see anonymous visitors and those of own or unassigned leads."""
+        other = new_test_user(
+            self.env,
+            login="prm_other_visitors",
+            groups="sales_team.group_sale_salesman",
+        )
+        other_lead = self.env["crm.lead"].create(
+            {"name": "Other's lead", "user_id": other.id}
+        )
+        site = self.env["prm.tracking.site"].create({"name": "Visitors site"})
+        visitors = self.env["prm.visitor"].create(
+            [
+                {"token": f"v-{index}", "site_id": site.id, "lead_id": lead.id}
+                for index, lead in enumerate((self.lead, other_lead))
+            ]
+            + [{"token": "v-anonymous", "site_id": site.id}]
+        )
+        visible = (
+            self.env["prm.visitor"]
+            .with_user(self.salesman)
+            .search([("id", "in", visitors.ids)])
+        )
+        self.assertEqual(visible, visitors[0] + visitors[2])
+        self.assertEqual(
+            self.env["prm.visitor"]
+            .with_user(self.sales_manager)
+            .search([("id", "in", visitors.ids)]),
+            visitors,
+        )

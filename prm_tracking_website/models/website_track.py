@@ -5,6 +5,8 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.models.prm_event import untrackable
+
 _logger = logging.getLogger(__name__)
 SYNC_BATCH = 20000
 
@@ -33,7 +35,7 @@ class WebsiteTrack(models.Model):
                 campaign_id, is_bot, company_id, create_uid, write_uid, create_date,
                 write_date)
             SELECT %(type)s, 'web', t.visit_datetime, l.id,
-                   COALESCE(v.partner_id, l.partner_id),
+                   pp.id,
                    'website', 'wtrack-' || t.id,
                    CASE WHEN left(t.url, 1) = '/'
                         THEN COALESCE(NULLIF(w.domain, ''), %(base)s) || t.url
@@ -50,9 +52,8 @@ class WebsiteTrack(models.Model):
                       JOIN crm_lead lead ON lead.id = rel.crm_lead_id
                      WHERE rel.website_visitor_id = v.id
                   ORDER BY lead.id DESC LIMIT 1) l ON true
-             WHERE NOT l.prm_do_not_track IS TRUE
-               AND NOT EXISTS (SELECT 1 FROM mail_blacklist b
-                                WHERE b.active AND b.email = l.email_normalized)
+         LEFT JOIN res_partner pp ON pp.id = COALESCE(v.partner_id, l.partner_id)
+             WHERE NOT %(untrackable)s
                AND NOT EXISTS (SELECT 1 FROM prm_event e
                                 WHERE e.site_id IS NULL AND e.origin = 'website'
                                   AND e.external_id = 'wtrack-' || t.id)
@@ -62,6 +63,7 @@ class WebsiteTrack(models.Model):
             RETURNING lead_id, partner_id
                 """,
                 type=page_view.id,
+                untrackable=untrackable("pp", "l"),
                 base=base_url,
                 uid=uid,
                 now=now,

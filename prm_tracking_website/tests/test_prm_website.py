@@ -55,3 +55,19 @@ class TestPrmWebsite(PrmCommon):
         self.lead.prm_do_not_track = True
         self.lead.visitor_ids = [(4, self.visitor.id)]
         self.assertEqual(self.env["website.track"]._prm_sync(), 0)
+
+    def test_untrackable_contact_skipped(self):
+        """Page views of a do-not-track or blacklisted contact are not copied."""
+        partner = self.env["res.partner"].create(
+            {"name": "Private", "email": "private@example.com"}
+        )
+        self.lead.partner_id = partner
+        self.lead.visitor_ids = [(4, self.visitor.id)]
+        self.env["mail.blacklist"]._add("private@example.com")
+        self.assertEqual(self.env["website.track"]._prm_sync(), 0)
+        self.env["mail.blacklist"]._remove("private@example.com")
+        partner.prm_do_not_track = True
+        self.assertEqual(self.env["website.track"]._prm_sync(), 0)
+        partner.prm_do_not_track = False
+        self.assertEqual(self.env["website.track"]._prm_sync(), 2)
+        self.assertEqual(self._events().partner_id, partner)
