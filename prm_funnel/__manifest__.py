@@ -31,6 +31,9 @@
         "views/prm_funnel_menus.xml",
     ],
     "demo": ["demo/prm_acquisition_cost_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["prm_funnel/static/tests/tours/**/*"],
+    },
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,
