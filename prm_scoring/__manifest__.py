@@ -28,6 +28,9 @@
         "views/res_config_settings_views.xml",
     ],
     "demo": ["demo/prm_scoring_ruleset_demo.xml"],
+    "assets": {
+        "web.assets_tests": ["prm_scoring/static/tests/tours/**/*"],
+    },
     "external_dependencies": {"python": ["numpy", "scikit-learn"]},
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",

@@ -3,3 +3,4 @@ from . import test_prm_scoring_rule
 from . import test_prm_qualification
 from . import test_prm_scoring_match
 from . import test_prm_propensity
+from . import test_prm_scoring_tour
