@@ -13,6 +13,9 @@ def post_init_hook(env):
     History = env["prm.stage.history"]
     if History._prm_backfill_start() <= AT_ONCE:
         History._cron_prm_backfill()
+        # demo data: crm's demo leads have no tracked past to rebuild
+        if env["ir.module.module"].search([("name", "=", "prm_funnel")]).demo:
+            History._prm_demo_history()
     else:
         env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()
 

@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import json
 import logging
+import random
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -375,7 +377,7 @@ class PrmStageHistory(models.Model):
             if not remaining or in_cron:
                 return done
 
-    def _prm_backfill_leads(self, lead_ids):
+    def _prm_backfill_leads(self, lead_ids, changes=None):
         """Rebuild the stays of these leads from their tracked changes of
         stage, active and expected revenue.  Stays captured live already are
         kept: the rebuild stops where they begin."""
@@ -389,7 +391,8 @@ class PrmStageHistory(models.Model):
         )
         live_from = dict(self.env.cr.fetchall())
         values = self._prm_lead_values(lead_ids)
-        changes = self._prm_tracked_changes(lead_ids)
+        if changes is None:
+            changes = self._prm_tracked_changes(lead_ids)
         rank, won = self._prm_stage_order()
         opening = []
         for lead_id, vals in values.items():
@@ -454,6 +457,61 @@ class PrmStageHistory(models.Model):
                 }
             )
         self._prm_insert(rows)
+
+    @api.model
+    def _prm_demo_history(self, days=150):
+        """Demo data only: give the demo opportunities a plausible past (created
+        up to `days` ago, then moved stage by stage to where they are now, won
+        or lost), replayed by the backfill itself so that the funnel reports
+        of a demo database have something to show."""
+        leads = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search([("type", "=", "opportunity")])
+        )
+        rank, won = self._prm_stage_order()
+        stages = sorted(
+            self.env["crm.stage"].search([("is_won", "=", False)]).ids, key=rank
+        )
+        now = fields.Datetime.now().replace(microsecond=0)
+        created, changes = {}, {}
+        for lead in leads:
+            draw = random.Random(lead.id)  # the same past at every install
+            target = lead.stage_id.id
+            before = [s for s in stages if rank(s) < rank(target)]
+            # some stages are skipped on the way; lost leads drop out where they are
+            path = before[:1] + [s for s in before[1:] if draw.random() < 0.8]
+            path = path + [target] if target not in path else path
+            moves = [("stage_id", a, b) for a, b in zip(path, path[1:], strict=False)]
+            if not lead.active:
+                moves.append(("active", True, False))
+            start = now - timedelta(days=draw.randint(days // 3, days))
+            created[lead.id] = start
+            weights = [draw.random() + 0.2 for _move in moves]
+            span = (now - start).total_seconds() * draw.uniform(0.5, 0.95)
+            moment, steps = start, []
+            for (field, old, new), weight in zip(moves, weights, strict=True):
+                moment += timedelta(seconds=int(span * weight / sum(weights)))
+                steps.append(Change(moment, field, old, new))
+            changes[lead.id] = steps
+        if not leads:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE crm_lead l SET create_date = d.created "
+                "FROM unnest(%s::int[], %s::timestamp[]) AS d(id, created) "
+                "WHERE l.id = d.id",
+                list(created),
+                list(created.values()),
+            )
+        )
+        self.env["crm.lead"].invalidate_model(["create_date"])
+        self.env.cr.execute(
+            SQL("DELETE FROM prm_stage_history WHERE lead_ref = ANY(%s)", leads.ids)
+        )
+        self.invalidate_model()
+        self._prm_backfill_leads(leads.ids, changes=changes)
+        self.env["prm.stage.win.rate"]._prm_refresh()
 
     def _prm_tracked_changes(self, lead_ids):
         """{lead id: [Change]} of stage, active and expected revenue."""

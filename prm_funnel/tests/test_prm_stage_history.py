@@ -278,3 +278,28 @@ class TestPrmStageBackfill(StageHistoryCommon):
         self.assertFalse(
             self.env["ir.config_parameter"].get_param("prm_funnel.backfill")
         )
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmDemoHistory(StageHistoryCommon):
+    def test_demo_history_is_consistent(self):
+        """The demo past ends where each lead is now: one open stay per open
+        lead, won and lost leads closed, stays chained in time."""
+        with self._at(0):
+            leads = self._lead("Demo open") + self._lead("Demo won")
+            leads += self._lead("Demo lost")
+        leads[0].stage_id = self.prop
+        leads[1].action_set_won()
+        leads[2].stage_id = self.qual
+        leads[2].action_set_lost()
+        self.env["prm.stage.history"]._prm_demo_history()
+        for lead in leads:
+            stays = self._stays(lead)
+            self.assertTrue(stays, lead.name)
+            self.assertEqual(stays[0].date_enter, lead.create_date)
+            self.assertEqual(stays[-1].stage_id, lead.stage_id)
+            for stay, after in zip(stays, stays[1:], strict=False):
+                self.assertEqual(stay.date_exit, after.date_enter)
+        self.assertEqual(self._stays(leads[0])[-1].exit_kind, "open")
+        self.assertEqual(self._stays(leads[1])[-2].exit_kind, "won")
+        self.assertEqual(self._stays(leads[2])[-1].exit_kind, "lost")
