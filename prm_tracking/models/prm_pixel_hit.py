@@ -75,6 +75,10 @@ class PrmPixelHit(models.Model):
         self.flush_model()
         done = 0
         of_sites = SQL("AND site_id = ANY(%s)", list(site_ids)) if site_ids else SQL()
+        self.env.cr.execute(
+            SQL("SELECT count(*) FROM prm_pixel_hit WHERE error IS NULL %s", of_sites)
+        )
+        queued = self.env.cr.fetchone()[0]
         while True:
             self.env.cr.execute(
                 SQL(
@@ -95,11 +99,8 @@ class PrmPixelHit(models.Model):
                 break
             self._flush_rows(rows)
             done += len(rows)
-            self.env.cr.execute(
-                "SELECT count(*) FROM prm_pixel_hit WHERE error IS NULL"
-            )
             self.env["ir.cron"]._notify_progress(
-                done=done, remaining=self.env.cr.fetchone()[0]
+                done=done, remaining=max(queued - done, 0)
             )
             commit_cron_batch(self.env)
         return done
@@ -110,7 +111,7 @@ class PrmPixelHit(models.Model):
         a group that fails keeps its rows with the error."""
         groups = defaultdict(list)
         for hit_id, site_id, company_id, method, headers, event in rows:
-            key = (site_id, company_id, method, json.dumps(headers, sort_keys=True))
+            key = (site_id, company_id, method, tuple(sorted((headers or {}).items())))
             groups[key].append((hit_id, event))
         events = self.env["prm.event"].with_context(tracking_disable=True)
         for (site_id, company_id, method, headers), hits in groups.items():
@@ -127,7 +128,7 @@ class PrmPixelHit(models.Model):
                         company=self.env["res.company"].browse(company_id),
                         user_agent="",
                         method=method,
-                        headers=json.loads(headers),
+                        headers=dict(headers),
                         require_visitor=True,
                     )
                     if report["rejected"]:
