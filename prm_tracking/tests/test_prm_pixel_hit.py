@@ -116,9 +116,17 @@ class TestPrmPixelHit(PrmIngestCommon):
         self.assertEqual(len(self.Hit.search([("site_id", "=", self.site.id)])), 1)
 
     def test_queue_readable_by_managers_only(self):
-        """PRM managers see the queue; salespeople do not."""
+        """PRM managers see the queue of their companies; salespeople do not."""
         self.enqueue()
+        site_2 = self.env["prm.tracking.site"].create(
+            {"name": "Company 2 site", "company_id": self.company_2.id}
+        )
+        self.enqueue(site=site_2, visitor="v-c2")
         manager = self.sales_manager
-        self.assertEqual(self.Hit.with_user(manager).search_count([]), 1)
+        self.assertEqual(self.Hit.with_user(manager).search_count([]), 2)
+        only_first = self.Hit.with_user(manager).with_context(
+            allowed_company_ids=[self.company.id]
+        )
+        self.assertEqual(only_first.search([]).site_id, self.site)
         with self.assertRaises(AccessError):
             self.Hit.with_user(self.salesman).search([])
