@@ -469,7 +469,9 @@ class PrmStageHistory(models.Model):
             .with_context(active_test=False)
             .search([("type", "=", "opportunity")])
         )
-        rank, won = self._prm_stage_order()
+        if not leads:
+            return
+        rank, _won = self._prm_stage_order()
         stages = sorted(
             self.env["crm.stage"].search([("is_won", "=", False)]).ids, key=rank
         )
@@ -494,8 +496,6 @@ class PrmStageHistory(models.Model):
                 moment += timedelta(seconds=int(span * weight / sum(weights)))
                 steps.append(Change(moment, field, old, new))
             changes[lead.id] = steps
-        if not leads:
-            return
         self.env.cr.execute(
             SQL(
                 "UPDATE crm_lead l SET create_date = d.created "
