@@ -8,7 +8,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
+from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
 
 from ..engine.history import Change, duration_days, exit_kind, rebuild
 

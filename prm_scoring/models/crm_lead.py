@@ -8,7 +8,7 @@ from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from odoo.addons.prm_tracking.models.prm_event import commit_cron_batch
+from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
 
 GRADES = [(g, g) for g in "ABCDEF"]
 QUALIFICATION = [
@@ -390,7 +390,9 @@ class CrmLead(models.Model):
     def _prm_qualify(self):
         """Apply the company's qualification rules to open leads (new,
         nurturing): per rule, one search among the leads no earlier rule took;
-        only leads whose state changes run the rule's actions."""
+        only leads whose state changes run the rule's actions.  Leads of an
+        unverified identity (an unsigned website sign-up) wait until they
+        are verified."""
         ids = [i for i in self.ids if i]
         if not ids:
             return
@@ -401,6 +403,7 @@ class CrmLead(models.Model):
             SELECT COALESCE(company_id, %s), array_agg(id), array_agg(prm_qualification)
               FROM crm_lead
              WHERE %s AND active AND prm_qualification IN %s
+               AND prm_identity_verified IS NOT FALSE
           GROUP BY 1
                 """,
                 self.env.company.id,
@@ -490,6 +493,25 @@ class CrmLead(models.Model):
                 )
         if rule.state == "eliminated" and rule.lost_reason_id:
             self.action_set_lost(lost_reason_id=rule.lost_reason_id.id)
+
+    def _prm_merge_from(self, opportunities):
+        """The merged leads' score ledger and qualification moves follow
+        them to the lead that stays (before it is rescored)."""
+        ids = [lead.id for lead in opportunities if lead.id != self.id]
+        if ids:
+            self.env.flush_all()
+            for table in ("prm_score_entry", "prm_qualification_entry"):
+                self.env.cr.execute(
+                    SQL(
+                        "UPDATE %s SET lead_id = %s WHERE lead_id = ANY(%s)",
+                        SQL.identifier(table),
+                        self.id,
+                        ids,
+                    )
+                )
+            self.env["prm.score.entry"].invalidate_model(["lead_id"])
+            self.env["prm.qualification.entry"].invalidate_model(["lead_id"])
+        return super()._prm_merge_from(opportunities)
 
     def action_prm_accept(self):
         """Sales take a qualified lead."""

@@ -94,6 +94,53 @@ class TestPrmQualification(PrmCommon):
         self.assertEqual(lead.activity_ids.summary, "Call the hot lead")
         self.assertIn("Hot to sales", lead.message_ids.mapped("body")[0])
 
+    def test_unverified_identity_waits(self):
+        """An unverified lead (unsigned sign-up) is not qualified, converted or
+        assigned until it is verified; then the rules run."""
+        lead = self._lead(
+            phone="+32 2 000 00 02",
+            prm_identity_verified=False,
+            user_id=self.salesman.id,
+        )
+        lead._prm_rescore()
+        self.assertEqual(lead.prm_score, 80.0)
+        self.assertEqual((lead.prm_qualification, lead.type), ("new", "lead"))
+        self.assertFalse(lead.activity_ids)
+        lead.with_user(self.salesman).action_prm_verify_identity()
+        self.env["prm.person.queue"]._cron_apply()
+        self.assertEqual(
+            (lead.prm_qualification, lead.type, lead.user_id),
+            ("qualified", "opportunity", self.salesman),
+        )
+
+    def test_merge_keeps_score_history(self):
+        """Merging leads moves the merged leads' score ledger and qualification
+        moves to the lead that stays, which is rescored."""
+        lead = self._lead(website="https://a.example", email_from="m@example.com")
+        lead._prm_rescore()
+        other = self._lead(phone="+32 2 000 00 03", email_from="m@example.com")
+        other._prm_rescore()
+        entries = self.env["prm.score.entry"].search(
+            [("lead_id", "in", (lead | other).ids)]
+        )
+        moves = self.env["prm.qualification.entry"].search(
+            [("lead_id", "in", (lead | other).ids)]
+        )
+        self.assertTrue(entries and moves)
+        wizard = Form(
+            self.env["crm.merge.opportunity"].with_context(
+                active_model="crm.lead", active_ids=(lead | other).ids
+            )
+        ).save()
+        survivor = self.env["crm.lead"].browse(wizard.action_merge()["res_id"])
+        self.assertEqual(entries.lead_id, survivor)
+        self.assertEqual(moves.lead_id, survivor)
+        # rescored after the move: the ledger ends at the survivor's score
+        last = self.env["prm.score.entry"].search(
+            [("lead_id", "=", survivor.id)], order="id desc", limit=1
+        )
+        self.assertEqual(last.new_score, survivor.prm_score)
+
     def test_nurturing_then_qualified(self):
         """A nurtured lead is qualified once its score rises."""
         lead = self._lead(website="https://x.example")

@@ -3,15 +3,13 @@
 """Public tracking endpoints (design §5).
 
 They validate, authenticate the site by its key, and hand the batch to one
-model method (``prm.event._ingest``); they never read other records back to
+model method (``prm.ingest._ingest``); they never read other records back to
 the caller, and their answers never tell whether a person is known.
 """
 
 import base64
-import json
+import hmac
 import logging
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -21,9 +19,11 @@ from psycopg2 import errorcodes
 from odoo import SUPERUSER_ID, fields, http
 from odoo.http import request
 
+from ..engine.body import BodyError, parse_events_body, read_limited
 from ..engine.bots import PREFETCH_HEADERS
-from ..engine.events import MAX_BODY_BYTES, MAX_EVENTS
-from ..models.prm_tracking_site import normalize_origin
+from ..engine.events import MAX_BODY_BYTES
+from ..engine.origins import normalize_origin
+from ..engine.ratelimit import RateLimiter
 
 _logger = logging.getLogger(__name__)
 
@@ -41,33 +41,12 @@ PIXEL_FIELDS = {
     "u": "url",
     "ti": "title",
     "r": "referrer",
+    "e": "email",
+    "s": "signature",
 }
 PIXEL_UTM = {"us": "source", "um": "medium", "uc": "campaign"}
 PIXEL_VALUE_MAX = 4096  # characters kept of each pixel parameter
-
-
-class RateLimiter:
-    """Events per minute per site, counted in this server process."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._windows = {}
-
-    def allow(self, site_id, limit, count):
-        if not limit:
-            return True
-        minute = int(time.time() // 60)
-        with self._lock:
-            window, used = self._windows.get(site_id, (minute, 0))
-            if window != minute:
-                window, used = minute, 0
-            if used + count > limit:
-                self._windows[site_id] = (window, used)
-                return False
-            self._windows[site_id] = (window, used + count)
-            return True
-
-
+# per process; the secret API and the public channels have separate budgets
 RATE_LIMITER = RateLimiter()
 
 
@@ -77,32 +56,19 @@ def _error(status, code, message, headers=None):
     )
 
 
-def _read_json(max_bytes=MAX_BODY_BYTES):
-    """(payload, error response): the JSON body, size-checked."""
+def _read_payload():
+    """(payload, error response): the JSON body, read at most 1 MiB deep
+    (a chunked body without Content-Length included), checked in shape."""
     httpreq = request.httprequest
-    if httpreq.content_length and httpreq.content_length > max_bytes:
-        return None, _error(
-            413, "too_large", f"The body is larger than {max_bytes} bytes."
-        )
-    data = httpreq.get_data(cache=True)
-    if len(data) > max_bytes:
-        return None, _error(
-            413, "too_large", f"The body is larger than {max_bytes} bytes."
-        )
+    # Odoo's request wrapper does not expose the input stream, and Werkzeug
+    # 2.2's get_data() reads a chunked body whole whatever its size: read the
+    # underlying stream ourselves, never more than the limit
+    stream = getattr(httpreq, "_HTTPRequest__wrapped", httpreq).stream
     try:
-        payload = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return None, _error(400, "malformed_json", f"The body is not valid JSON: {exc}")
-    if not isinstance(payload, dict):
-        return None, _error(400, "malformed_body", "The body must be a JSON object.")
-    events = payload.get("events")
-    if not isinstance(events, list):
-        return None, _error(400, "malformed_body", "'events' must be a list of events.")
-    if len(events) > MAX_EVENTS:
-        return None, _error(
-            413, "too_many_events", f"At most {MAX_EVENTS} events per request."
-        )
-    return payload, None
+        data = read_limited(stream, httpreq.content_length, MAX_BODY_BYTES)
+        return parse_events_body(data), None
+    except BodyError as exc:
+        return None, _error(exc.status, exc.code, str(exc))
 
 
 def _privacy_signal():
@@ -121,10 +87,32 @@ def _browser_hit():
     }
 
 
+def public_budgets(site_id, limits, ip, visitors):
+    """The rate budgets a public request draws on: the site's public budget,
+    its IP's and each of its visitors' (``visitors``: {token: events})."""
+    public_limit, visitor_limit, ip_limit = limits
+    count = sum(visitors.values()) or 1
+    budgets = [(("public", site_id), public_limit, count)]
+    budgets.append((("ip", site_id, ip), ip_limit, count))
+    budgets.extend(
+        (("visitor", site_id, token), visitor_limit, n) for token, n in visitors.items()
+    )
+    return budgets
+
+
+def _visitor_counts(events):
+    counts = {}
+    for event in events:
+        token = event.get("visitor") if isinstance(event, dict) else None
+        key = token if isinstance(token, str) else ""
+        counts[key[:64]] = counts.get(key[:64], 0) + 1
+    return counts
+
+
 def _ingest(site, events, origin, **kwargs):
     env = request.env(user=SUPERUSER_ID, su=True)
     return (
-        env["prm.event"]
+        env["prm.ingest"]
         .with_company(site.company_id)
         .with_context(tracking_disable=True)
         ._ingest(events, site=site.with_env(env), origin=origin, **kwargs)
@@ -139,6 +127,7 @@ class PrmTrackingController(http.Controller):
         methods=["POST"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_BODY_BYTES,
     )
     def api_events(self, **_kw):
         """Server-to-server ingestion, authenticated by the site's secret key."""
@@ -157,11 +146,11 @@ class PrmTrackingController(http.Controller):
                 "Missing or invalid secret key (Authorization: Bearer <secret key>).",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        payload, error = _read_json()
+        payload, error = _read_payload()
         if error:
             return error
         events = payload["events"]
-        if not RATE_LIMITER.allow(site.id, site.rate_limit, len(events)):
+        if not RATE_LIMITER.allow(("api", site.id), site.rate_limit, len(events)):
             return _error(
                 429,
                 "rate_limited",
@@ -178,6 +167,7 @@ class PrmTrackingController(http.Controller):
         methods=["POST", "OPTIONS"],
         csrf=False,
         save_session=False,
+        max_content_length=MAX_BODY_BYTES,
     )
     def collect(self, **_kw):
         """Browser ingestion (sendBeacon): public key in the body, origin checked."""
@@ -187,7 +177,7 @@ class PrmTrackingController(http.Controller):
             if origin and any(site._origin_allowed(origin) for site in sites):
                 return request.make_response("", headers=self._cors(origin), status=204)
             return request.make_response("", status=403)
-        payload, error = _read_json()
+        payload, error = _read_payload()
         if error:
             return error
         site = request.env["prm.tracking.site"]._from_public_key(
@@ -215,7 +205,11 @@ class PrmTrackingController(http.Controller):
                 "dropped": len(events),
             }
             return request.make_json_response(report, headers=headers)
-        if not RATE_LIMITER.allow(site.id, site.rate_limit, len(events)):
+        limits = (site.public_rate_limit, site.visitor_rate_limit, site.ip_rate_limit)
+        budgets = public_budgets(
+            site.id, limits, request.httprequest.remote_addr, _visitor_counts(events)
+        )
+        if not RATE_LIMITER.allow_all(budgets):
             return _error(
                 429,
                 "rate_limited",
@@ -278,25 +272,34 @@ class PrmTrackingController(http.Controller):
         )
         if not info or _privacy_signal():
             return
-        site_id, company_id, require_consent = info
+        site_id, company_id, require_consent = info[:3]
         if require_consent and kw.get("c") != "1":
             return
         httpreq = request.httprequest
+        hits = env["prm.pixel.hit"]
+        visitor = kw.get("v") if isinstance(kw.get("v"), str) else ""
+        budgets = public_budgets(
+            site_id, info[3:], httpreq.remote_addr, {visitor[:64]: 1}
+        )
+        if not RATE_LIMITER.allow_all(budgets) or hits._queue_full():
+            hits._count_dropped(site_id)
+            return
         received_at = fields.Datetime.now()
         # values are checked when the queue is stored; only their size here
+        # (and no NUL, which no text column takes)
         event = {
-            field: kw[param][:PIXEL_VALUE_MAX]
+            field: kw[param][:PIXEL_VALUE_MAX].replace("\x00", "")
             for param, field in PIXEL_FIELDS.items()
-            if kw.get(param)
+            if isinstance(kw.get(param), str) and kw.get(param)
         }
         event.setdefault("id", "px-" + uuid.uuid4().hex)
         event.setdefault("type", "page_view")
         event["occurred_at"] = received_at.isoformat()
         event["user_agent"] = httpreq.headers.get("User-Agent", "")
         utm = {
-            field: kw[param][:PIXEL_VALUE_MAX]
+            field: kw[param][:PIXEL_VALUE_MAX].replace("\x00", "")
             for param, field in PIXEL_UTM.items()
-            if kw.get(param)
+            if isinstance(kw.get(param), str) and kw.get(param)
         }
         if utm:
             event["utm"] = utm
@@ -305,8 +308,41 @@ class PrmTrackingController(http.Controller):
             for name in PREFETCH_HEADERS
             if httpreq.headers.get(name)
         }
-        env["prm.pixel.hit"]._enqueue(
-            site_id, company_id, event, httpreq.method, headers, received_at
+        hits._enqueue(site_id, company_id, event, httpreq.method, headers, received_at)
+
+    @http.route(
+        "/prm/confirm/<int:lead_id>/<string:token>",
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        website=True,
+        sitemap=False,
+    )
+    def confirm_identity(self, lead_id, token, **_kw):
+        """Double opt-in: the link mailed to an unverified lead's address.
+        A GET shows the button, the POST (CSRF-checked) confirms."""
+        lead = request.env["crm.lead"].sudo().browse(lead_id).exists()
+        valid = bool(lead) and hmac.compare_digest(
+            lead._prm_confirmation_token(), token or ""
+        )
+        values = {"state": "invalid", "email": "", "action": ""}
+        if valid:
+            values.update(
+                email=lead.email_normalized,
+                action=f"/prm/confirm/{lead.id}/{token}",
+                state="ask",
+            )
+            if request.httprequest.method == "POST":
+                lead._prm_verify_identity(
+                    request.env._(
+                        "Email address confirmed by its owner (double opt-in)."
+                    )
+                )
+                values["state"] = "done"
+        return request.render(
+            "prm_tracking.prm_identity_confirmation_page",
+            values,
+            status=200 if valid else 404,
         )
 
     @http.route(

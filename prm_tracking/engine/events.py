@@ -8,6 +8,7 @@ event type codes it knows and the current time.
 """
 
 import json
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -18,6 +19,9 @@ MAX_ID = 128
 MAX_TEXT = 2048  # url, title, referrer
 MAX_NAME = 128  # utm values, profile values
 MAX_PROPERTIES_BYTES = 8192
+MAX_PROPERTIES_DEPTH = 8  # nesting levels inside ``properties``
+MAX_SIGNATURE = 128
+MAX_EMAIL_INPUT = 320  # longer raw addresses are refused before parsing
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew we accept
 MAX_AGE = timedelta(days=5 * 366)  # older than this is surely a client bug
 
@@ -48,8 +52,48 @@ class EventError(ValueError):
     """An event that cannot be stored; the message says which field and why."""
 
 
+class InvalidNumber:
+    """What the body parser puts where JSON holds a number nothing can store
+    (``NaN``, ``Infinity``, ``1e400``, a 200-digit integer): the event that
+    carries it is rejected alone, the rest of the request is kept."""
+
+    def __init__(self, text):
+        self.text = text[:40]
+
+    def __repr__(self):
+        return f"InvalidNumber({self.text!r})"
+
+
+def is_valid_text(value):
+    """True when ``value`` can be stored as text (no lone UTF-16 surrogate).
+
+    >>> is_valid_text("caf\u00e9"), is_valid_text(chr(0xD800))
+    (True, False)
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def checked_email(value):
+    """``value`` when it is a usable normalized address, else ``None``.
+
+    Applied to what Odoo's own normalization returns, it refuses what that
+    normalization leaves unusable (``x@y.z@w`` gives ``@w``; quoted parts).
+
+    >>> checked_email("jane@example.com"), checked_email("@w")
+    ('jane@example.com', None)
+    """
+    if not isinstance(value, str) or not value or len(value) > 254:
+        return None
+    return value if EMAIL_RE.match(value) and is_valid_text(value) else None
+
+
 def normalize_email(value):
-    """Lower-cased, trimmed email, or ``None`` when it is not an email.
+    """Lower-cased, trimmed email, or ``None`` when it is not an email: the
+    pure fallback of Odoo's ``email_normalize`` (the models pass Odoo's own).
 
     >>> normalize_email("  Jane.Doe@Example.COM ")
     'jane.doe@example.com'
@@ -62,10 +106,7 @@ def normalize_email(value):
     match = re.search(r"<([^<>]+)>\s*$", value)
     if match:
         value = match.group(1)
-    value = value.strip().lower()
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        return None
-    return value
+    return checked_email(value.strip().lower())
 
 
 def _text(event, key, limit=MAX_TEXT, required=False):
@@ -76,6 +117,8 @@ def _text(event, key, limit=MAX_TEXT, required=False):
         return None
     if not isinstance(value, str):
         raise EventError(f"{key}: must be a string")
+    if not is_valid_text(value):
+        raise EventError(f"{key}: not valid Unicode text")
     value = value.replace("\x00", "").strip()
     if len(value) > limit:
         raise EventError(f"{key}: longer than {limit} characters")
@@ -114,7 +157,10 @@ def parse_datetime(value, now):
     else:
         raise EventError("occurred_at: must be an ISO 8601 datetime")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except (OverflowError, ValueError) as exc:
+            raise EventError("occurred_at: out of range") from exc
     moment = moment.replace(microsecond=0)
     if moment > now + FUTURE_TOLERANCE:
         raise EventError("occurred_at: in the future")
@@ -166,7 +212,11 @@ def _profile(raw):
             isinstance(i, str) for i in interests
         ):
             raise EventError("profile.interests: must be a list of strings")
-        cleaned = sorted({i.strip()[:MAX_NAME] for i in interests if i.strip()})
+        if not all(is_valid_text(i) for i in interests):
+            raise EventError("profile.interests: not valid Unicode text")
+        cleaned = sorted(
+            {i.replace("\x00", "").strip()[:MAX_NAME] for i in interests} - {""}
+        )
         if len(cleaned) > 50:
             raise EventError("profile.interests: at most 50 interests")
         profile["interests"] = cleaned
@@ -186,27 +236,80 @@ def _utm(raw):
     return utm
 
 
+def _check_json_value(raw):
+    """Raise :class:`EventError` unless ``raw`` (the ``properties`` object)
+    holds only what PostgreSQL's ``jsonb`` stores: finite numbers, text
+    without NUL or lone surrogates, string keys, at most
+    ``MAX_PROPERTIES_DEPTH`` levels.  Iterative: no depth can overflow it."""
+    stack = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_PROPERTIES_DEPTH:
+                raise EventError(
+                    f"properties: nested deeper than {MAX_PROPERTIES_DEPTH} levels"
+                )
+            if isinstance(value, dict):
+                for key in value:
+                    if not isinstance(key, str):
+                        raise EventError("properties: keys must be strings")
+                    stack.append((key, depth))
+                items = value.values()
+            else:
+                items = value
+            stack.extend((item, depth + 1) for item in items)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise EventError("properties: text may not contain NUL characters")
+            if not is_valid_text(value):
+                raise EventError("properties: not valid Unicode text")
+        elif isinstance(value, InvalidNumber):
+            raise EventError(
+                f"properties: {value.text} is not a number that can be stored"
+            )
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise EventError("properties: numbers must be finite")
+        elif value is not None and not isinstance(value, bool | int):
+            raise EventError("properties: not serializable as JSON")
+
+
 def _properties(raw):
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise EventError("properties: must be an object")
+    _check_json_value(raw)
     try:
-        size = len(json.dumps(raw, ensure_ascii=False).encode())
-    except (TypeError, ValueError) as exc:
+        size = len(json.dumps(raw, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise EventError("properties: not serializable as JSON") from exc
     if size > MAX_PROPERTIES_BYTES:
         raise EventError(f"properties: larger than {MAX_PROPERTIES_BYTES} bytes")
     return raw or None
 
 
-def validate_event(raw, known_types, now, require_visitor=False):
+def _signature(raw):
+    value = raw.get("signature")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or len(value) > MAX_SIGNATURE:
+        raise EventError("signature: must be the hexadecimal HMAC-SHA256 digest")
+    return value.strip().lower()
+
+
+def validate_event(
+    raw, known_types, now, require_visitor=False, email_normalizer=normalize_email
+):
     """Return the clean event, or raise :class:`EventError`.
 
     :param raw: one element of the request's ``events`` list
     :param known_types: the active event type codes
     :param now: current time, naive UTC
     :param require_visitor: browser/pixel events must name their visitor
+    :param email_normalizer: turns a raw address into its normalized form,
+        or a false value (the models pass Odoo's ``email_normalize``); what it
+        returns must also pass :func:`checked_email`
     """
     if not isinstance(raw, dict):
         raise EventError("event: must be an object")
@@ -234,8 +337,15 @@ def validate_event(raw, known_types, now, require_visitor=False):
     elif not isinstance(visitor, str) or not TOKEN_RE.match(visitor):
         raise EventError("visitor: 1 to 64 letters, digits or _ . : -")
     email = None
-    if raw.get("email") not in (None, ""):
-        email = normalize_email(raw.get("email"))
+    raw_email = raw.get("email")
+    if raw_email not in (None, ""):
+        if (
+            not isinstance(raw_email, str)
+            or len(raw_email) > MAX_EMAIL_INPUT
+            or not is_valid_text(raw_email)
+        ):
+            raise EventError("email: not a valid email address")
+        email = checked_email(email_normalizer(raw_email.replace("\x00", "")))
         if not email:
             raise EventError("email: not a valid email address")
     if code in ("identify", "registration") and not email and not visitor:
@@ -253,4 +363,5 @@ def validate_event(raw, known_types, now, require_visitor=False):
         "profile": _profile(raw.get("profile")),
         "properties": _properties(raw.get("properties")),
         "user_agent": _text(raw, "user_agent", limit=512),
+        "signature": _signature(raw),
     }

@@ -3,9 +3,13 @@ from . import prm_interest
 from . import prm_tracking_site
 from . import prm_visitor
 from . import prm_event
+from . import prm_ingest
+from . import prm_retention
+from . import prm_person_queue
 from . import prm_pixel_hit
 from . import prm_person_mixin
 from . import crm_lead
 from . import res_partner
 from . import mail_activity
 from . import res_config_settings
+from . import ir_http

@@ -1,8 +1,11 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models, tools
+from odoo.tools import SQL
 
 from ..engine import AGE_BANDS, COMPANY_SIZES
+
+CONFIRM_SCOPE = "prm-identity-confirmation"
 
 
 class CrmLead(models.Model):
@@ -26,9 +29,100 @@ class CrmLead(models.Model):
     prm_interest_ids = fields.Many2many(
         "prm.interest", string="Interests", relation="crm_lead_prm_interest_rel"
     )
+    prm_identity_verified = fields.Boolean(
+        string="Identity Verified",
+        default=True,
+        copy=False,
+        tracking=True,
+        help="False for a lead created from an unsigned sign-up on a website: "
+        "anyone could have typed that address. Until it is verified (a signed "
+        "identify, a click on the confirmation link, or a salesperson), no "
+        "qualification action runs for it.",
+    )
+
+    prm_confirmation_url = fields.Char(
+        compute="_compute_prm_confirmation_url",
+        groups="base.group_system",
+        help="The double opt-in link mailed to an unverified lead's address.",
+    )
+
+    def _compute_prm_confirmation_url(self):
+        for lead in self:
+            lead.prm_confirmation_url = (
+                lead._prm_confirmation_url() if lead.id else False
+            )
+
+    def _prm_confirmation_token(self):
+        self.ensure_one()
+        return tools.hmac(
+            self.env(su=True), CONFIRM_SCOPE, (self.id, self.email_normalized or "")
+        )
+
+    def _prm_confirmation_url(self):
+        self.ensure_one()
+        base = self.get_base_url()
+        return f"{base}/prm/confirm/{self.id}/{self._prm_confirmation_token()}"
+
+    def _prm_send_identity_confirmation(self):
+        """Mail the double opt-in link to these unverified leads' addresses."""
+        template = self.env.ref("prm_tracking.mail_template_prm_identity_confirmation")
+        for lead in self.filtered(
+            lambda lead: not lead.prm_identity_verified and lead.email_normalized
+        ):
+            template.sudo().send_mail(lead.id, email_layout_xmlid=False)
+
+    def _prm_verify_identity(self, how):
+        """Mark these leads verified (``how`` says by what, in the chatter)
+        and hand them to the person queue, so that what waited runs."""
+        leads = self.filtered(lambda lead: not lead.prm_identity_verified)
+        if not leads:
+            return leads
+        leads.sudo().write({"prm_identity_verified": True})
+        for lead in leads:
+            lead.sudo().message_post(body=how, subtype_xmlid="mail.mt_note")
+        self.env["prm.person.queue"].sudo()._enqueue_persons(lead_ids=leads.ids)
+        return leads
+
+    def action_prm_verify_identity(self):
+        """A salesperson vouches for the person behind these leads."""
+        self.check_access("write")
+        self._prm_verify_identity(
+            self.env._("Identity confirmed by %(user)s.", user=self.env.user.name)
+        )
+        return True
+
+    def _merge_dependences(self, opportunities):
+        """Merged leads' events, visitors and queued work move to the lead
+        that stays (Odoo deletes the others), whose metrics are recomputed."""
+        res = super()._merge_dependences(opportunities)
+        self._prm_merge_from(opportunities)
+        return res
+
+    def _prm_merge_from(self, opportunities):
+        self.ensure_one()
+        ids = [lead.id for lead in opportunities if lead.id != self.id]
+        if not ids:
+            return
+        self.env.flush_all()
+        for table in ("prm_event", "prm_visitor", "prm_person_queue"):
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE %s SET lead_id = %s WHERE lead_id = ANY(%s)",
+                    SQL.identifier(table),
+                    self.id,
+                    ids,
+                )
+            )
+        for model in ("prm.event", "prm.visitor", "prm.person.queue"):
+            self.env[model].invalidate_model(["lead_id"])
+        self.env["prm.event"].sudo()._recompute_metrics([self.id])
 
     def _prm_event_domain(self):
         return [("lead_id", "in", self.ids)]
+
+    @api.model
+    def _prm_event_column(self):
+        return "lead_id"
 
     def action_prm_forget(self):
         """Erase this lead's events and visitor links (right to be forgotten)."""

@@ -26,7 +26,7 @@ class MailActivity(models.Model):
         if values:
             leads = self.env["crm.lead"].sudo().browse([v[2] for v in values]).exists()
             partner_of = {lead.id: lead.partner_id.id for lead in leads}
-            self.env["prm.event"].sudo()._record(
+            self.env["prm.ingest"].sudo()._record(
                 [
                     {
                         "code": code,

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 METRIC_FIELDS = [
     "prm_event_count",
@@ -19,9 +20,9 @@ METRIC_FIELDS = [
 class PrmPersonMixin(models.AbstractModel):
     """Engagement metrics and privacy actions shared by leads and partners.
 
-    The metrics are plain stored fields, written in bulk by the ingestion path
-    and the daily refresh (``prm.event._recompute_metrics``), never computed
-    on read.
+    The metrics are plain stored fields, written in bulk by
+    :meth:`_prm_recompute_metrics` (called by the person queue's job, the
+    daily refresh and the ORM hooks of events), never computed on read.
     """
 
     _name = "prm.person.mixin"
@@ -86,6 +87,86 @@ class PrmPersonMixin(models.AbstractModel):
     def _prm_event_domain(self):
         raise NotImplementedError
 
+    @api.model
+    def _prm_event_column(self):
+        """The ``prm_event`` column that points at records of this model."""
+        raise NotImplementedError
+
+    @api.model
+    def _prm_metric_type_ids(self):
+        codes = ("page_view", "email_open", "email_click")
+        types = self.env["prm.event.type"].sudo().with_context(active_test=False)
+        found = {t.code: t.id for t in types.search([("code", "in", codes)])}
+        return [found.get(code, 0) for code in codes]
+
+    def _prm_recompute_metrics(self, now=None):
+        """Recompute the engagement metrics of these records in one UPDATE from
+        their (non-bot) events, rows locked in id order so that concurrent
+        callers never deadlock.  A *visit* is a day with at least one page
+        view."""
+        ids = sorted({i for i in self.ids if i})
+        if not ids:
+            return
+        now = now or fields.Datetime.now()
+        page_view, email_open, email_click = self._prm_metric_type_ids()
+        self.env.flush_all()
+        table = SQL.identifier(self._table)
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                table,
+                ids,
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE %(table)s AS p
+               SET prm_event_count = a.cnt,
+                   prm_first_seen = a.first_seen,
+                   prm_last_seen = a.last_seen,
+                   prm_visits_7d = a.visits_7d,
+                   prm_visits_30d = a.visits_30d,
+                   prm_email_opens = a.opens,
+                   prm_email_clicks = a.clicks
+              FROM (
+                SELECT t.id,
+                       count(e.id) AS cnt,
+                       min(e.occurred_at) AS first_seen,
+                       max(e.occurred_at) AS last_seen,
+                       count(DISTINCT date_trunc('day', e.occurred_at)) FILTER (
+                           WHERE e.event_type_id = %(page_view)s
+                             AND e.occurred_at >= %(d7)s) AS visits_7d,
+                       count(DISTINCT date_trunc('day', e.occurred_at)) FILTER (
+                           WHERE e.event_type_id = %(page_view)s
+                             AND e.occurred_at >= %(d30)s) AS visits_30d,
+                       count(e.id) FILTER (
+                           WHERE e.event_type_id = %(email_open)s) AS opens,
+                       count(e.id) FILTER (
+                           WHERE e.event_type_id = %(email_click)s) AS clicks
+                  FROM unnest(%(ids)s::int[]) AS t(id)
+             LEFT JOIN prm_event e ON e.%(column)s = t.id AND e.is_bot IS NOT TRUE
+              GROUP BY t.id
+              ) AS a
+             WHERE p.id = a.id
+               AND (p.prm_event_count, p.prm_first_seen, p.prm_last_seen,
+                    p.prm_visits_7d, p.prm_visits_30d, p.prm_email_opens,
+                    p.prm_email_clicks)
+                   IS DISTINCT FROM (a.cnt, a.first_seen, a.last_seen, a.visits_7d,
+                                     a.visits_30d, a.opens, a.clicks)
+                """,
+                table=table,
+                column=SQL.identifier(self._prm_event_column()),
+                page_view=page_view,
+                email_open=email_open,
+                email_click=email_click,
+                d7=now - timedelta(days=7),
+                d30=now - timedelta(days=30),
+                ids=ids,
+            )
+        )
+        self.invalidate_model(METRIC_FIELDS)
+
     def action_prm_view_events(self):
         """Open the engagement timeline of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(
@@ -112,7 +193,7 @@ class PrmPersonMixin(models.AbstractModel):
                 self.env._("Only PRM managers can erase a person's engagement.")
             )
         self.check_access("write")
-        count = self.env["prm.event"].sudo()._forget(leads=leads, partners=partners)
+        count = self.env["prm.retention"].sudo()._forget(leads=leads, partners=partners)
         for record in self:
             record.message_post(
                 body=self.env._(

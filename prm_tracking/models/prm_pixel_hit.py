@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import json
 import logging
+import threading
+import time
 from collections import defaultdict
 
 from psycopg2 import Error as PsycopgError
@@ -10,7 +12,7 @@ from odoo import api, fields, models
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
-from .prm_event import commit_cron_batch
+from ..tools.cron import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
 
@@ -18,6 +20,27 @@ FLUSH_BATCH = 5000
 # the pixel wakes the flush job up every this many queued hits, so that a
 # burst drains in batches before the job's next scheduled run
 TRIGGER_EVERY = 1000
+QUEUE_MAX_PARAM = "prm_tracking.pixel_queue_max"
+DEFAULT_QUEUE_MAX = 1_000_000
+GAUGE_SECONDS = 5  # how often a process counts the queue (and saves its drops)
+
+
+class QueueGauge:
+    """What one server process knows of the pixel queue: its length as
+    counted at most every few seconds (plus the hits this process queued
+    since), and the hits it dropped, saved to the sites at that pace."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.state = {}  # dbname -> [checked at, queued, bound]
+        self.dropped = defaultdict(int)  # (dbname, site id) -> hits
+
+    def due(self, dbname):
+        state = self.state.get(dbname)
+        return not state or time.monotonic() - state[0] > GAUGE_SECONDS
+
+
+GAUGE = QueueGauge()
 
 
 class PrmPixelHit(models.Model):
@@ -45,6 +68,62 @@ class PrmPixelHit(models.Model):
     error = fields.Text(help="Why the hit could not be stored; it is then skipped.")
 
     @api.model
+    def _queue_full(self):
+        """True when the queue holds its bound of hits (checked without a
+        count per hit: see QueueGauge); the hit is then dropped and counted,
+        never waited for."""
+        dbname = self.env.cr.dbname
+        if GAUGE.due(dbname):
+            self._refresh_gauge(dbname)
+        with GAUGE.lock:
+            _checked, queued, bound = GAUGE.state[dbname]
+            return bool(bound) and queued >= bound
+
+    def _refresh_gauge(self, dbname):
+        self.env.cr.execute("SELECT count(*) FROM prm_pixel_hit WHERE error IS NULL")
+        queued = self.env.cr.fetchone()[0]
+        param = self.env["ir.config_parameter"].sudo().get_param(QUEUE_MAX_PARAM)
+        try:
+            bound = max(int(param), 0) if param else DEFAULT_QUEUE_MAX
+        except ValueError:
+            bound = DEFAULT_QUEUE_MAX
+        with GAUGE.lock:
+            GAUGE.state[dbname] = [time.monotonic(), queued, bound]
+            dropped = {
+                site_id: GAUGE.dropped.pop((db, site_id))
+                for db, site_id in list(GAUGE.dropped)
+                if db == dbname
+            }
+        if dropped:
+            self._save_dropped(dropped)
+
+    def _save_dropped(self, dropped):
+        """Add dropped hits to their sites in a transaction of their own
+        (a short lock timeout: a busy site row never delays the pixel);
+        what cannot be saved now is kept for the next time."""
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET LOCAL lock_timeout = '200ms'")
+                for site_id, count in sorted(dropped.items()):
+                    cr.execute(
+                        SQL(
+                            "UPDATE prm_tracking_site SET pixel_dropped_count = "
+                            "COALESCE(pixel_dropped_count, 0) + %s WHERE id = %s",
+                            count,
+                            site_id,
+                        )
+                    )
+        except PsycopgError:
+            with GAUGE.lock:
+                for site_id, count in dropped.items():
+                    GAUGE.dropped[self.env.cr.dbname, site_id] += count
+
+    @api.model
+    def _count_dropped(self, site_id):
+        with GAUGE.lock:
+            GAUGE.dropped[self.env.cr.dbname, site_id] += 1
+
+    @api.model
     def _enqueue(self, site_id, company_id, event, method, headers, received_at):
         """Append one hit to the queue; one statement, committed without
         waiting for the WAL flush (after a server crash the last instant of
@@ -65,6 +144,10 @@ class PrmPixelHit(models.Model):
                 json.dumps(event),
             )
         )
+        with GAUGE.lock:
+            state = GAUGE.state.get(self.env.cr.dbname)
+            if state:
+                state[1] += 1
         if self.env.cr.fetchone()[0] % TRIGGER_EVERY == 0:
             self.env.ref("prm_tracking.ir_cron_prm_pixel_flush")._trigger()
 
@@ -113,13 +196,13 @@ class PrmPixelHit(models.Model):
         for hit_id, site_id, company_id, method, headers, event in rows:
             key = (site_id, company_id, method, tuple(sorted((headers or {}).items())))
             groups[key].append((hit_id, event))
-        events = self.env["prm.event"].with_context(tracking_disable=True)
+        ingest = self.env["prm.ingest"].with_context(tracking_disable=True)
         for (site_id, company_id, method, headers), hits in groups.items():
             ids = [hit_id for hit_id, _event in hits]
             site = self.env["prm.tracking.site"].browse(site_id)
             try:
                 with self.env.cr.savepoint():
-                    report = events.with_context(
+                    report = ingest.with_context(
                         allowed_company_ids=[company_id]
                     )._ingest(
                         [event for _hit_id, event in hits],

@@ -1,37 +1,17 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import hashlib
 import hmac
 import secrets
-from urllib.parse import urlsplit
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
+from ..engine.keys import hash_key
+from ..engine.origins import normalize_origin, origin_allowed
+
 PUBLIC_PREFIX = "prm_pk_"
 SECRET_PREFIX = "prm_sk_"
-
-
-def hash_key(key):
-    """SHA-256 of a secret key (keys are 256-bit random: no need to stretch)."""
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def normalize_origin(value):
-    """'https://www.example.com:443/path' -> 'https://www.example.com'."""
-    if not value:
-        return None
-    parts = urlsplit(value.strip().lower())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    default = {"http": 80, "https": 443}[parts.scheme]
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname
-    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 class PrmTrackingSite(models.Model):
@@ -62,6 +42,13 @@ class PrmTrackingSite(models.Model):
     secret_key_hash = fields.Char(
         readonly=True, copy=False, index=True, groups="base.group_system"
     )
+    secret_key = fields.Char(
+        readonly=True,
+        copy=False,
+        groups="base.group_system",
+        help="Kept to check identity signatures (HMAC-SHA256 of the "
+        "normalized email); never shown after it is generated.",
+    )
     secret_key_hint = fields.Char(
         readonly=True,
         copy=False,
@@ -77,9 +64,46 @@ class PrmTrackingSite(models.Model):
         "prm('consent', true), and the server drops browser events sent "
         "without consent.",
     )
+    identity_verification = fields.Selection(
+        [
+            ("signature", "Signed identities only"),
+            ("double_opt_in", "Signed identities or a confirmation email"),
+        ],
+        default="signature",
+        required=True,
+        help="How a lead created from an unsigned sign-up on this site gets "
+        "verified (until then no qualification action reaches outside): by a "
+        "later signed identify or a salesperson, or also by a click on a "
+        "confirmation link mailed to the address (double opt-in).",
+    )
     rate_limit = fields.Integer(
+        string="API Rate Limit",
         default=120000,
-        help="Most events accepted per minute (per server process); 0 = no limit.",
+        help="Most events per minute the secret-key API accepts (per server "
+        "process); 0 = no limit.",
+    )
+    public_rate_limit = fields.Integer(
+        default=60000,
+        help="Most events per minute the browser snippet and the pixel accept "
+        "for this site (per server process); 0 = no limit.",
+    )
+    visitor_rate_limit = fields.Integer(
+        default=120,
+        help="Most events per minute one visitor may send through the public "
+        "channels (per server process); 0 = no limit.",
+    )
+    ip_rate_limit = fields.Integer(
+        string="IP Rate Limit",
+        default=1200,
+        help="Most events per minute one IP address may send through the "
+        "public channels (per server process); 0 = no limit.",
+    )
+    pixel_dropped_count = fields.Integer(
+        readonly=True,
+        copy=False,
+        default=0,
+        help="Pixel hits dropped because the pixel queue was full or a rate "
+        "limit was passed.",
     )
     rejected_count = fields.Integer(
         readonly=True,
@@ -100,8 +124,9 @@ class PrmTrackingSite(models.Model):
         ),
         (
             "rate_limit_positive",
-            "check(rate_limit >= 0)",
-            "The rate limit cannot be negative.",
+            "check(rate_limit >= 0 AND public_rate_limit >= 0 "
+            "AND visitor_rate_limit >= 0 AND ip_rate_limit >= 0)",
+            "Rate limits cannot be negative.",
         ),
     ]
 
@@ -139,8 +164,11 @@ class PrmTrackingSite(models.Model):
                 f"(window,document,'{base_url}','{site.public_key}'{consent});\n"
                 "prm('page');\n"
                 "</script>\n"
-                "<!-- when a visitor signs up or logs in: -->\n"
+                "<!-- when a visitor signs up or logs in (signature: "
+                "HMAC-SHA256 of the normalized email with this site's secret "
+                "key, computed by your server): -->\n"
                 "<!-- prm('identify', {email: 'jane@example.com', "
+                "signature: '<hex digest>', "
                 "profile: {country: 'BE', company_size: '11-50'}}); -->\n"
                 + (
                     "<!-- after the visitor consents: prm('consent', true); -->\n"
@@ -173,21 +201,7 @@ class PrmTrackingSite(models.Model):
     def _origin_allowed(self, origin):
         """True when a browser ``Origin`` header may send events for this site."""
         self.ensure_one()
-        origin = normalize_origin(origin)
-        if not origin:
-            return False
-        scheme, host = origin.split("://", 1)
-        for line in self._origin_lines():
-            if line.startswith(("http://*.", "https://*.")):
-                allowed = normalize_origin(line.replace("*.", "", 1))
-                a_scheme, a_host = allowed.split("://", 1)
-                if scheme == a_scheme and (
-                    host == a_host or host.endswith("." + a_host)
-                ):
-                    return True
-            elif normalize_origin(line) == origin:
-                return True
-        return False
+        return origin_allowed(self._origin_lines(), origin)
 
     @api.model
     def _authenticate_secret(self, key):
@@ -224,10 +238,20 @@ class PrmTrackingSite(models.Model):
     @api.model
     @tools.ormcache("key")
     def _public_site_info(self, key):
-        """(id, company id, require consent) of the active site with this
-        public key, or None; cached per registry (the pixel's hot path)."""
+        """(id, company id, require consent, public limit, visitor limit, IP
+        limit) of the active site with this public key, or None; cached per
+        registry (the pixel's hot path)."""
         site = self.sudo().search([("public_key", "=", key)], limit=1)
-        return (site.id, site.company_id.id, site.require_consent) if site else None
+        if not site:
+            return None
+        return (
+            site.id,
+            site.company_id.id,
+            site.require_consent,
+            site.public_rate_limit,
+            site.visitor_rate_limit,
+            site.ip_rate_limit,
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -235,7 +259,15 @@ class PrmTrackingSite(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if {"public_key", "active", "company_id", "require_consent"} & set(vals):
+        if {
+            "public_key",
+            "active",
+            "company_id",
+            "require_consent",
+            "public_rate_limit",
+            "visitor_rate_limit",
+            "ip_rate_limit",
+        } & set(vals):
             self.env.registry.clear_cache()
         return super().write(vals)
 
@@ -264,6 +296,7 @@ class PrmTrackingSite(models.Model):
         key = SECRET_PREFIX + secrets.token_urlsafe(32)
         self.sudo().write(
             {
+                "secret_key": key,
                 "secret_key_hash": hash_key(key),
                 "secret_key_hint": "…" + key[-4:],
                 "secret_key_date": fields.Datetime.now(),
@@ -301,14 +334,17 @@ class PrmTrackingSite(models.Model):
         action["context"] = {}
         return action
 
-    def _count_rejected(self, count):
-        """Count invalid pixel hits (one atomic UPDATE, no read-modify-write)."""
+    def _count_rejected(self, count, field="rejected_count"):
+        """Count invalid (or dropped) pixel hits: one atomic UPDATE, no
+        read-modify-write."""
+        column = SQL.identifier(field)
         self.env.cr.execute(
             SQL(
-                "UPDATE prm_tracking_site "
-                "SET rejected_count = COALESCE(rejected_count, 0) + %s WHERE id = %s",
+                "UPDATE prm_tracking_site SET %s = COALESCE(%s, 0) + %s WHERE id = %s",
+                column,
+                column,
                 count,
                 self.id,
             )
         )
-        self.invalidate_recordset(["rejected_count"])
+        self.invalidate_recordset([field])

@@ -24,6 +24,21 @@ class PrmVisitor(models.Model):
     lead_id = fields.Many2one(
         "crm.lead", ondelete="set null", index="btree_not_null", check_company=True
     )
+    claimed_email = fields.Char(
+        readonly=True,
+        help="The email this browser gave without a valid identity signature: "
+        "kept as said, never used to reach a person.",
+    )
+    linked_at = fields.Datetime(
+        readonly=True,
+        index="btree_not_null",
+        help="When the visitor was last linked to a person.",
+    )
+    do_not_track = fields.Boolean(
+        readonly=True,
+        default=False,
+        help="Set when its person was forgotten: its hits are dropped.",
+    )
     first_seen = fields.Datetime(readonly=True)
     last_seen = fields.Datetime(readonly=True)
     company_id = fields.Many2one(

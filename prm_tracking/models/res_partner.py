@@ -1,6 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResPartner(models.Model):
@@ -13,6 +13,10 @@ class ResPartner(models.Model):
 
     def _prm_event_domain(self):
         return [("partner_id", "in", self.ids)]
+
+    @api.model
+    def _prm_event_column(self):
+        return "partner_id"
 
     def action_prm_forget(self):
         """Erase the events of these contacts and of their leads."""

@@ -6,3 +6,6 @@ from . import test_prm_tracking_security
 from . import test_prm_concurrency
 from . import test_prm_tracker_browser
 from . import test_prm_pixel_hit
+from . import test_prm_ingest_hostile
+from . import test_prm_identity
+from . import test_prm_limits

@@ -44,6 +44,11 @@ class PrmCommon(TransactionCase):
         )
         cls.page_view = cls.env.ref("prm_tracking.prm_event_type_page_view")
 
+    def apply_queue(self):
+        """Run the person queue's job, as the scheduler would right after a
+        request (identities, metrics, scores); returns the rows applied."""
+        return self.env["prm.person.queue"]._cron_apply()
+
 
 class PrmIngestCommon(PrmCommon):
     """A tracking site and helpers to build API events."""
@@ -74,8 +79,15 @@ class PrmIngestCommon(PrmCommon):
         event.update(values)
         return event
 
-    def ingest(self, events, site=None, **kwargs):
-        return self.env["prm.event"]._ingest(events, site=site or self.site, **kwargs)
+    def ingest(self, events, site=None, apply=True, **kwargs):
+        """Ingest ``events`` for the site, then (unless ``apply`` is False) run
+        the person queue's job as the scheduler would."""
+        report = self.env["prm.ingest"]._ingest(
+            events, site=site or self.site, **kwargs
+        )
+        if apply:
+            self.apply_queue()
+        return report
 
     def site_events(self, site=None):
         return self.env["prm.event"].search([("site_id", "=", (site or self.site).id)])

@@ -45,6 +45,7 @@ class TestPrmConcurrency(BaseCase):
     def _cleanup(self):
         with self._cursor() as cr:
             cr.execute("DELETE FROM prm_event WHERE site_id = %s", (self.site_id,))
+            cr.execute("DELETE FROM prm_person_queue")
             cr.execute(
                 "SELECT id FROM crm_lead WHERE email_normalized LIKE %s",
                 (f"race-{self.tag}%",),
@@ -64,18 +65,41 @@ class TestPrmConcurrency(BaseCase):
                 cr.execute("DELETE FROM crm_lead WHERE id = ANY(%s)", (lead_ids,))
             cr.execute("DELETE FROM prm_tracking_site WHERE id = %s", (self.site_id,))
 
-    def _ingest_in_own_transaction(self, batch, barrier, reports):
+    def _ingest_in_own_transaction(self, batch, barrier, reports, tries=None):
         barrier.wait()
-        for _attempt in range(10):  # what Odoo's request retrying does
+        for attempt in range(1, 11):  # what Odoo's request retrying does (5)
             try:
                 with self._cursor() as cr:
                     env = api.Environment(cr, SUPERUSER_ID, {})
                     site = env["prm.tracking.site"].browse(self.site_id)
-                    reports.append(env["prm.event"]._ingest(batch, site=site))
+                    reports.append(env["prm.ingest"]._ingest(batch, site=site))
+                if tries is not None:
+                    tries.append(attempt)
                 return
             except PsycopgError as exc:
                 if exc.pgcode not in RETRYABLE:
                     raise
+
+    def _run_clients(self, batches, tries=None):
+        barrier = threading.Barrier(len(batches))
+        reports = []
+        threads = [
+            threading.Thread(
+                target=self._ingest_in_own_transaction,
+                args=(batch, barrier, reports, tries),
+            )
+            for batch in batches
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        return reports
+
+    def _apply_queue(self):
+        with self._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["prm.person.queue"]._cron_apply()
 
     # the retried serialization failure logs a bad query
     @mute_logger("odoo.sql_db")
@@ -96,18 +120,8 @@ class TestPrmConcurrency(BaseCase):
                 "email": f"race-{self.tag}@example.com",
             }
         ]
-        barrier = threading.Barrier(2)
-        reports = []
-        threads = [
-            threading.Thread(
-                target=self._ingest_in_own_transaction, args=(batch, barrier, reports)
-            )
-            for _i in range(2)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        reports = self._run_clients([batch, batch])
+        self._apply_queue()
         self.assertEqual(len(reports), 2)
         self.assertEqual(sorted(r["accepted"] for r in reports), [0, len(batch)])
         self.assertEqual(sorted(r["duplicates"] for r in reports), [0, len(batch)])
@@ -123,3 +137,83 @@ class TestPrmConcurrency(BaseCase):
                 (f"race-{self.tag}@example.com",),
             )
             self.assertEqual(cr.fetchone()[0], 1)
+
+    @mute_logger("odoo.sql_db")
+    def test_four_clients_sharing_persons(self):
+        """Four clients sharing persons: no failed request, each event stored
+        once, one lead per new email, metrics equal to the events."""
+        with self._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            known = env["crm.lead"].create(
+                {"name": "known", "email_from": f"race-{self.tag}-known@example.com"}
+            )
+            known_id = known.id
+        new_emails = [f"race-{self.tag}-new{i}@example.com" for i in range(40)]
+        batches = []
+        for client in range(4):
+            batch = []
+            for i, email in enumerate(new_emails):
+                # every client identifies every new person, from its own browser
+                batch.append(
+                    {
+                        "id": f"{self.tag}-c{client}-id{i}",
+                        "type": "identify",
+                        "visitor": f"v-{self.tag}-c{client}-{i}",
+                        "email": email,
+                    }
+                )
+                batch.append(
+                    {
+                        "id": f"{self.tag}-c{client}-pv{i}",
+                        "type": "page_view",
+                        "email": email,
+                    }
+                )
+            for i in range(60):
+                batch.append(
+                    {
+                        "id": f"{self.tag}-c{client}-k{i}",
+                        "type": "email_open",
+                        "email": f"race-{self.tag}-known@example.com",
+                    }
+                )
+            # the same 20 events sent by every client: stored once
+            batch += [
+                {"id": f"{self.tag}-shared-{i}", "type": "download"} for i in range(20)
+            ]
+            batches.append(batch)
+        tries = []
+        reports = self._run_clients(batches, tries)
+        self.assertEqual(len(reports), 4)
+        # every request made it within Odoo's own retries (5), none failed
+        self.assertLessEqual(max(tries), 5, tries)
+        self._apply_queue()
+        sent = {event["id"] for batch in batches for event in batch}
+        self.assertEqual(sum(r["accepted"] for r in reports), len(sent))
+        with self._cursor() as cr:
+            cr.execute(
+                "SELECT count(*), count(DISTINCT external_id) FROM prm_event "
+                "WHERE site_id = %s",
+                (self.site_id,),
+            )
+            self.assertEqual(cr.fetchone(), (len(sent), len(sent)))
+            cr.execute(
+                "SELECT email_normalized, count(*) FROM crm_lead "
+                "WHERE email_normalized = ANY(%s) GROUP BY 1",
+                (new_emails,),
+            )
+            self.assertEqual(dict(cr.fetchall()), dict.fromkeys(new_emails, 1))
+            # every identify and page view of a new person reached its lead
+            cr.execute(
+                "SELECT count(*) FROM prm_event e JOIN crm_lead l ON l.id = e.lead_id "
+                "WHERE e.site_id = %s AND l.email_normalized = ANY(%s)",
+                (self.site_id, new_emails),
+            )
+            self.assertEqual(cr.fetchone()[0], 4 * 2 * len(new_emails))
+            cr.execute(
+                "SELECT prm_event_count, prm_email_opens FROM crm_lead WHERE id = %s",
+                (known_id,),
+            )
+            self.assertEqual(cr.fetchone(), (240, 240))
+            cr.execute("SELECT count(*) FROM prm_person_queue")
+            self.assertEqual(cr.fetchone()[0], 0)

@@ -238,7 +238,8 @@ class TestPrmIngest(PrmIngestCommon):
         self.assertEqual(bot.bot_reason, "user agent: bot")
         # the daily refresh rolls the windows forward
         with freeze_time(noon + timedelta(days=12)):
-            self.env["prm.event"]._cron_refresh_metrics()
+            self.env["prm.retention"]._cron_refresh_metrics()
+            self.apply_queue()
         self.assertEqual((lead.prm_visits_7d, lead.prm_visits_30d), (0, 2))
         self.assertEqual(lead.prm_event_count, 7)
 

@@ -60,6 +60,7 @@ class TestPrmPixelHit(PrmIngestCommon):
         self.enqueue(visitor="v-known")
         self.enqueue(visitor="v-known")
         self.Hit._cron_flush()
+        self.apply_queue()
         self.lead.invalidate_recordset()
         self.assertEqual(self.lead.prm_event_count, 3)
         on_lead = self.env["prm.event"].search([("lead_id", "=", self.lead.id)])
@@ -77,14 +78,14 @@ class TestPrmPixelHit(PrmIngestCommon):
         """A failing batch keeps its hits with the error; others go on; retry works."""
         self.enqueue()
         self.enqueue(site=self.site_2, visitor="v-other")
-        real = type(self.env["prm.event"])._ingest
+        real = type(self.env["prm.ingest"])._ingest
 
         def failing(events, raw_events, site=None, **kwargs):
             if site == self.site:
                 raise ValueError("broken for the test")
             return real(events, raw_events, site=site, **kwargs)
 
-        with patch.object(type(self.env["prm.event"]), "_ingest", failing):
+        with patch.object(type(self.env["prm.ingest"]), "_ingest", failing):
             self.assertEqual(self.Hit._cron_flush(), 2)
         failed = self.Hit.search([])
         self.assertEqual(failed.site_id, self.site)
@@ -108,7 +109,7 @@ class TestPrmPixelHit(PrmIngestCommon):
         )
         self.enqueue(visitor="v-kept")
         with patch.object(
-            type(self.env["prm.event"]), "_ingest", side_effect=ValueError("nope")
+            type(self.env["prm.ingest"]), "_ingest", side_effect=ValueError("nope")
         ):
             with self.assertRaises(UserError):
                 self.site.unlink()

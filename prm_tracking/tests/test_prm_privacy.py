@@ -29,34 +29,58 @@ class TestPrmPrivacy(PrmIngestCommon):
         old = self._old_events(self.lead, 40, 3)
         recent = self._old_events(self.lead, 5, 2)
         self.assertEqual(self.lead.prm_event_count, 5)
-        self.env["prm.event"]._cron_purge_expired(batch_size=2)
+        self.env["prm.retention"]._cron_purge_expired(batch_size=2)
         self.assertEqual(len(old.exists()), 1)
-        self.env["prm.event"]._cron_purge_expired(batch_size=2)
+        self.env["prm.retention"]._cron_purge_expired(batch_size=2)
         self.assertFalse(old.exists())
         self.assertEqual(recent.exists(), recent)
+        self.apply_queue()
         self.assertEqual(self.lead.prm_event_count, 2)
 
     def test_retention_zero_keeps_everything(self):
         """A retention of 0 days keeps every event."""
         self.env["ir.config_parameter"].set_param("prm_tracking.retention_days", 0)
         old = self._old_events(self.lead, 4000, 1)
-        self.env["prm.event"]._cron_purge_expired()
+        self.env["prm.retention"]._cron_purge_expired()
         self.assertTrue(old.exists())
 
     def test_forget_lead(self):
-        """'Forget this person' erases the lead's events and visitors, and says so."""
+        """'Forget' erases events and queued hits, blocks person and browsers."""
         self.ingest(
             [self._event("identify", visitor="v-forget", email="prospect@example.com")]
         )
         self.ingest([self._event(visitor="v-forget")])
         self._old_events(self.lead, 1, 2)
         self.assertEqual(self.lead.prm_event_count, 4)
+        hit = {"id": "px-f", "type": "page_view", "visitor": "v-forget"}
+        self.env["prm.pixel.hit"]._enqueue(
+            self.site.id, self.site.company_id.id, hit, "GET", None, self.now
+        )
         self.lead.with_user(self.sales_manager).action_prm_forget()
+        self.assertFalse(
+            self.env["prm.pixel.hit"].search([("site_id", "=", self.site.id)])
+        )
         self.assertEqual(self.lead.prm_event_count, 0)
         self.assertFalse(self.env["prm.event"].search([("lead_id", "=", self.lead.id)]))
-        self.assertFalse(self.env["prm.visitor"].search([("token", "=", "v-forget")]))
+        visitor = self.env["prm.visitor"].search([("token", "=", "v-forget")])
+        self.assertEqual(
+            (visitor.lead_id, visitor.do_not_track), (self.env["crm.lead"], True)
+        )
+        self.assertTrue(self.lead.prm_do_not_track)
         self.assertIn("erased", self.lead.message_ids[0].body)
         self.assertTrue(self.lead.exists())
+        # the same browser, or the same person identifying again, is not tracked
+        report = self.ingest(
+            [
+                self._event(visitor="v-forget"),
+                self._event("identify", visitor="v-new", email="prospect@example.com"),
+            ]
+        )
+        self.assertEqual(report["accepted"], 2)  # the answer tells nothing
+        self.assertFalse(
+            self.env["prm.event"].search([("visitor_id", "=", visitor.id)])
+        )
+        self.assertEqual(self.lead.prm_event_count, 0)
 
     def test_forget_partner_and_its_leads(self):
         """Forgetting a contact erases its events and those of its leads."""
@@ -105,12 +129,14 @@ class TestPrmPrivacy(PrmIngestCommon):
             user_id=self.salesman.id,
         )
         activity.with_user(self.salesman).action_feedback(feedback="Went well")
+        self.apply_queue()
         event = self.env["prm.event"].search([("lead_id", "=", self.lead.id)])
         self.assertEqual(event.event_code, "call")
         self.assertEqual((event.origin, event.title), ("activity", "Discovery call"))
         self.assertEqual(self.lead.prm_event_count, 1)
         todo = self.lead.activity_schedule("mail.mail_activity_data_todo")
         todo.action_feedback()
+        self.apply_queue()
         self.assertEqual(self.lead.prm_event_count, 1)
 
     def test_csv_import(self):

@@ -56,6 +56,7 @@ class TestPrmTrackerBrowser(HttpCase):
         """
         )
         self.browser_js("/web/login", code, timeout=60)
+        self.env["prm.person.queue"]._cron_apply()
         events = self._events()
         self.assertEqual(
             sorted(events.mapped("event_code")), ["download", "identify", "page_view"]
@@ -66,6 +67,8 @@ class TestPrmTrackerBrowser(HttpCase):
         )
         self.assertEqual(events.lead_id, lead)
         self.assertEqual(lead.prm_company_size, "11_50")
+        # an unsigned sign-up: anyone could have typed the address
+        self.assertFalse(lead.prm_identity_verified)
         self.assertEqual(set(events.mapped("origin")), {"browser"})
         page = events.filtered(lambda e: e.event_code == "page_view")
         self.assertIn("/web/login", page.url)

@@ -28,4 +28,4 @@ class LinkTrackerClick(models.Model):
                     bot=Trace._prm_click_bot_reason(trace, click.create_date),
                 )
             )
-        return self.env["prm.event"].sudo()._record(values)
+        return self.env["prm.ingest"].sudo()._record(values)

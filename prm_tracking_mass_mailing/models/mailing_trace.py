@@ -81,7 +81,7 @@ class MailingTrace(models.Model):
             for trace in self.sudo()
             if trace[date_field]
         ]
-        return self.env["prm.event"].sudo()._record(values)
+        return self.env["prm.ingest"].sudo()._record(values)
 
     @api.model
     def _prm_backfill(self, batch_size=BACKFILL_BATCH):

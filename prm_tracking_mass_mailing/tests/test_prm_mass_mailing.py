@@ -47,6 +47,7 @@ class TestPrmMassMailing(PrmCommon):
         self.assertEqual(event.title, "Spring offer")
         self.assertEqual(event.campaign_id, self.mailing.campaign_id)
         self.assertEqual(event.source_id, self.mailing.source_id)
+        self.apply_queue()
         self.assertEqual(self.lead.prm_email_opens, 1)
 
     def test_click_becomes_event_with_url(self):
@@ -63,6 +64,7 @@ class TestPrmMassMailing(PrmCommon):
         self.assertEqual(click.lead_id, self.lead)
         self.assertFalse(click.is_bot)
         self.assertEqual(len(self._events("email_open")), 1)  # a click implies an open
+        self.apply_queue()
         self.assertEqual(
             (self.lead.prm_email_clicks, self.lead.prm_email_opens), (1, 1)
         )
@@ -77,6 +79,7 @@ class TestPrmMassMailing(PrmCommon):
         click = self._events("email_click")
         self.assertTrue(click.is_bot)
         self.assertIn("after delivery", click.bot_reason)
+        self.apply_queue()
         self.assertEqual(self.lead.prm_email_clicks, 0)
 
     def test_reply_and_partner_by_email(self):
@@ -87,6 +90,7 @@ class TestPrmMassMailing(PrmCommon):
         trace.set_replied()
         reply = self._events("email_reply")
         self.assertEqual(reply.partner_id, self.partner)
+        self.apply_queue()
         self.assertEqual(self.partner.prm_event_count, 1)
 
     def test_backfill_is_idempotent(self):

@@ -5,7 +5,8 @@ import logging
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from odoo.addons.prm_tracking.models.prm_event import untrackable
+from odoo.addons.prm_tracking.tools.event_rows import insert_events_select
+from odoo.addons.prm_tracking.tools.privacy import untrackable
 
 _logger = logging.getLogger(__name__)
 SYNC_BATCH = 20000
@@ -22,26 +23,36 @@ class WebsiteTrack(models.Model):
         as a frequent cron: one INSERT .. SELECT per batch, idempotent on the
         track id, that also picks up the earlier pages of a visitor who became
         a lead later.  Tracks of do-not-track or blacklisted persons are skipped.
+        The persons' metrics and scores follow through the person queue.
         """
         self.env.flush_all()
         base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
         page_view = self.env.ref("prm_tracking.prm_event_type_page_view")
-        now, uid = fields.Datetime.now(), self.env.uid
-        self.env.cr.execute(
+        rows = insert_events_select(
+            self.env.cr,
+            {
+                "event_type_id": SQL("%s", page_view.id),
+                "channel": SQL("'web'"),
+                "occurred_at": SQL("t.visit_datetime"),
+                "lead_id": SQL("l.id"),
+                "partner_id": SQL("pp.id"),
+                "origin": SQL("'website'"),
+                "external_id": SQL("'wtrack-' || t.id"),
+                "url": SQL(
+                    "CASE WHEN left(t.url, 1) = '/' "
+                    "THEN COALESCE(NULLIF(w.domain, ''), %s) || t.url "
+                    "ELSE t.url END",
+                    base_url,
+                ),
+                "title": SQL("vw.name"),
+                "source_id": SQL("l.source_id"),
+                "medium_id": SQL("l.medium_id"),
+                "campaign_id": SQL("l.campaign_id"),
+                "is_bot": SQL("false"),
+                "company_id": SQL("l.company_id"),
+            },
             SQL(
                 """
-            INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id,
-                partner_id, origin, external_id, url, title, source_id, medium_id,
-                campaign_id, is_bot, company_id, create_uid, write_uid, create_date,
-                write_date)
-            SELECT %(type)s, 'web', t.visit_datetime, l.id,
-                   pp.id,
-                   'website', 'wtrack-' || t.id,
-                   CASE WHEN left(t.url, 1) = '/'
-                        THEN COALESCE(NULLIF(w.domain, ''), %(base)s) || t.url
-                        ELSE t.url END,
-                   vw.name, l.source_id, l.medium_id, l.campaign_id, false,
-                   l.company_id, %(uid)s, %(uid)s, %(now)s, %(now)s
               FROM website_track t
               JOIN website_visitor v ON v.id = t.visitor_id
          LEFT JOIN website w ON w.id = v.website_id
@@ -59,21 +70,16 @@ class WebsiteTrack(models.Model):
                                   AND e.external_id = 'wtrack-' || t.id)
           ORDER BY t.id
              LIMIT %(limit)s
-            ON CONFLICT DO NOTHING
-            RETURNING lead_id, partner_id
                 """,
-                type=page_view.id,
                 untrackable=untrackable("pp", "l"),
-                base=base_url,
-                uid=uid,
-                now=now,
                 limit=batch_size,
-            )
+            ),
+            self.env.uid,
+            fields.Datetime.now(),
+            returning=("lead_id", "partner_id"),
         )
-        rows = self.env.cr.fetchall()
-        Event = self.env["prm.event"]
-        Event._recompute_metrics({r[0] for r in rows}, {r[1] for r in rows})
-        Event.invalidate_model()
+        self.env["prm.person.queue"]._enqueue_persons(pairs=set(rows))
+        self.env["prm.event"].invalidate_model()
         if len(rows) == batch_size:
             self.env["ir.cron"]._notify_progress(done=len(rows), remaining=1)
         else:

@@ -48,6 +48,7 @@ class TestPrmWebsite(PrmCommon):
         self.assertEqual(set(events.lead_id.ids), {self.lead.id})
         self.assertTrue(all(e.url.endswith(("/pricing", "/contactus")) for e in events))
         self.assertTrue(all(e.url.startswith("http") for e in events))
+        self.apply_queue()
         self.assertEqual(self.lead.prm_visits_30d, 2)
 
     def test_do_not_track_lead_skipped(self):

@@ -92,5 +92,12 @@ def test_bot_rules():
 
 def test_doctests():
     """The examples in the engine's docstrings hold."""
-    for module in (engine.events, engine.bots):
+    for module in (
+        engine.events,
+        engine.bots,
+        __import__("prm_tracking_engine.body", fromlist=["x"]),
+        __import__("prm_tracking_engine.keys", fromlist=["x"]),
+        __import__("prm_tracking_engine.origins", fromlist=["x"]),
+        __import__("prm_tracking_engine.ratelimit", fromlist=["x"]),
+    ):
         assert doctest.testmod(module).failed == 0

@@ -106,7 +106,7 @@ def test_one_model_per_file_named_after_it(addon):
         assert (REPO / addon / "views" / (stem + "_views.xml")).is_file(), name
 
 
-@pytest.mark.parametrize("addon", ["prm_scoring", "prm_funnel"])
+@pytest.mark.parametrize("addon", ADDONS)
 def test_engine_is_pure(addon):
     """Engine modules never import odoo."""
     for path in (REPO / addon / "engine").glob("*.py"):

@@ -1,5 +1,6 @@
 """The setup/test commands' behaviour without any Odoo (runs them for real)."""
 
+import ast
 import importlib.util
 import os
 import subprocess
@@ -93,7 +94,10 @@ def test_addon_builds_as_wheel(tmp_path, addon):
         capture_output=True,
     )
     (wheel,) = Path(tmp_path).glob("*.whl")
-    assert wheel.name.startswith(f"odoo_addon_{addon}-18.0.1.0.0")
+    version = ast.literal_eval((REPO / addon / "__manifest__.py").read_text())[
+        "version"
+    ]
+    assert wheel.name.startswith(f"odoo_addon_{addon}-{version}")
     with zipfile.ZipFile(wheel) as archive:
         meta = next(n for n in archive.namelist() if n.endswith("METADATA"))
         text = archive.read(meta).decode()

@@ -3,7 +3,8 @@
  * Usage (the site form in Odoo shows the exact snippet):
  *   prm('init', publicKey, odooBaseUrl, {consent: 'required'});  // by the loader
  *   prm('page');                          // a page view (SPA navigations follow)
- *   prm('identify', {email: 'jane@example.com', profile: {country: 'BE'}});
+ *   prm('identify', {email: 'jane@example.com', signature: hmacFromYourServer,
+ *                    profile: {country: 'BE'}});
  *   prm('track', 'download', {url: 'https://example.com/guide.pdf'});
  *   prm('consent', true | false);         // when the site requires consent
  *
@@ -182,7 +183,12 @@
         },
         identify: function (traits) {
             traits = traits || {};
-            push("identify", {email: traits.email, profile: traits.profile, utm: utm()});
+            push("identify", {
+                email: traits.email,
+                signature: traits.signature,
+                profile: traits.profile,
+                utm: utm(),
+            });
         },
         track: function (type, props) {
             props = props || {};

@@ -1,0 +1,568 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Ingestion: the one entry point behind every public endpoint and the pixel
+queue (:meth:`PrmIngest._ingest`), and the one for Odoo's own apps
+(:meth:`PrmIngest._record`).
+
+A request validates its events, upserts its visitors, resolves UTM names,
+appends the events (idempotently) and hands the persons it touched to the
+person queue (``prm.person.queue``).  It only reads lead and partner rows:
+identity stitching, lead creation, metrics, scores and qualification are the
+queue job's, which runs one at a time, so concurrent requests never contend
+on a person and never create one twice.
+"""
+
+import logging
+
+from psycopg2 import Error as PsycopgError
+
+from odoo import api, fields, models
+from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
+from odoo.tools import SQL, email_normalize
+
+from ..engine import EventError, bot_reason, validate_event
+from ..engine.events import parse_datetime
+from ..engine.keys import identity_verified
+from ..tools.event_rows import insert_events
+from ..tools.privacy import untrackable
+from .prm_event import PUBLIC_ORIGINS
+
+_logger = logging.getLogger(__name__)
+
+STITCHING_TYPES = ("identify", "registration")
+# a known visitor's row is rewritten only when its span really changes: an
+# earlier first hit, or a last hit 30+ minutes later (a new session), or a new
+# claimed email; most hits of a browsing session are then a pure insert
+VISITOR_STALE = SQL(
+    "(EXCLUDED.first_seen < prm_visitor.first_seen "
+    "OR EXCLUDED.last_seen > prm_visitor.last_seen + interval '30 minutes' "
+    "OR (EXCLUDED.claimed_email IS NOT NULL "
+    "AND EXCLUDED.claimed_email IS DISTINCT FROM prm_visitor.claimed_email))"
+)
+
+
+def odoo_email(value):
+    """Odoo's own normalization (what ``email_normalized`` holds)."""
+    return email_normalize(value) or None
+
+
+class PrmIngest(models.AbstractModel):
+    """Turns what senders say into ``prm.event`` rows, set-based."""
+
+    _name = "prm.ingest"
+    _description = "PRM Event Ingestion"
+
+    @api.model
+    def _ingest(
+        self,
+        raw_events,
+        site=None,
+        origin="api",
+        user_agent=None,
+        method="POST",
+        headers=None,
+        require_visitor=False,
+        company=None,
+    ):
+        """Validate and store a batch of events; return the per-event report
+        ``{"accepted", "duplicates", "rejected": [{"index", "id", "error"}]}``.
+
+        Called as superuser by the controllers (after authenticating the
+        site) and by the pixel queue's job.  Set-based: a handful of
+        statements whatever the batch size.  Replays are idempotent (``INSERT
+        .. ON CONFLICT DO NOTHING`` on the site's event ids).  Events of
+        blacklisted or do-not-track persons are dropped silently (and counted
+        as accepted: the answer never tells whether a person is known).
+
+        Events from the public channels (``PUBLIC_ORIGINS``) reach a person
+        by email only when the identity is signed with the site's secret;
+        unsigned ones stay on their visitor, the claimed email kept.
+        """
+        now = fields.Datetime.now()
+        company = company or (site.company_id if site else self.env.company)
+        public = origin in PUBLIC_ORIGINS
+        secret = site.sudo().secret_key if site and public else None
+        types = self.env["prm.event.type"]._active_types()
+        report = {"accepted": 0, "duplicates": 0, "rejected": []}
+        clean = []
+        for index, raw in enumerate(raw_events):
+            try:
+                event = validate_event(
+                    raw,
+                    types,
+                    now,
+                    require_visitor=require_visitor,
+                    email_normalizer=odoo_email,
+                )
+            except EventError as exc:
+                report["rejected"].append(_rejection(index, raw, str(exc)))
+                continue
+            event["index"] = index
+            event["verified"] = bool(event["email"]) and (
+                not public
+                or identity_verified(secret, event["email"], event["signature"])
+            )
+            event["bot_reason"] = bot_reason(
+                event["user_agent"] or user_agent,
+                method=method,
+                headers=headers,
+                seconds_after_delivery=_seconds_after_delivery(event),
+                kind=event["type"],
+            )
+            clean.append(event)
+        if not clean:
+            return report
+        self.env.flush_all()
+        valid = len(clean)
+        clean = self._drop_untrackable(clean)
+        visitors = self._upsert_visitors(clean, site, company, now) if site else {}
+        clean = self._drop_untrackable_visitors(clean, visitors)
+        utm = self._resolve_utm(clean)
+        persons = self._find_persons(
+            {e["email"] for e in clean if e["verified"]}, company
+        )
+        rows = [
+            self._event_row(event, types, site, company, origin, utm, visitors, persons)
+            for event in clean
+        ]
+        stored, refused = self._store_rows(rows, clean, report)
+        # dropped for privacy count as accepted: never reveal who is known
+        report["accepted"] = len(stored) + (valid - len(clean))
+        report["duplicates"] = len(clean) - len(stored) - refused
+        self.env["prm.person.queue"]._enqueue_ingested(stored, company)
+        self.env["prm.event"].invalidate_model()
+        self.env["prm.visitor"].invalidate_model()
+        return report
+
+    def _store_rows(self, rows, events, report):
+        """Insert the rows in one statement; should the database refuse one
+        (a value no validation foresaw), store them one by one so that only
+        that event is rejected.  Returns ``([(event, row id, row)], number
+        refused)``."""
+        uid, now = self.env.uid, fields.Datetime.now()
+        refused = 0
+        try:
+            with self.env.cr.savepoint():
+                stored = insert_events(
+                    self.env.cr, rows, uid, now, returning=("id", "external_id")
+                )
+        except PsycopgError as exc:
+            if exc.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                raise
+            stored, refused = [], 0
+            for row, event in zip(rows, events, strict=True):
+                try:
+                    with self.env.cr.savepoint():
+                        stored += insert_events(
+                            self.env.cr,
+                            [row],
+                            uid,
+                            now,
+                            returning=("id", "external_id"),
+                        )
+                except PsycopgError as one:
+                    if one.pgcode in PG_CONCURRENCY_ERRORS_TO_RETRY:
+                        raise
+                    _logger.warning("PRM event refused by the database: %s", one)
+                    refused += 1
+                    report["rejected"].append(
+                        _rejection(event["index"], event, "could not be stored")
+                    )
+            report["rejected"].sort(key=lambda r: r["index"])
+        by_id = {}
+        for event, row in zip(events, rows, strict=True):
+            by_id.setdefault(row["external_id"], (event, row))
+        return [
+            (by_id[external_id][0], row_id, by_id[external_id][1])
+            for row_id, external_id in stored
+        ], refused
+
+    @api.model
+    def _event_row(self, event, types, site, company, origin, utm, visitors, persons):
+        """The ``prm_event`` row of one clean event: on the person its
+        verified email names, else on its visitor's person (if any)."""
+        visitor = visitors.get(event["visitor"]) if event["visitor"] else None
+        partner_id = lead_id = None
+        if event["verified"]:
+            partner_id, lead_id = persons.get(event["email"], (None, None))
+        if visitor and not (partner_id or lead_id):
+            partner_id, lead_id = visitor[1], visitor[2]
+        type_id, channel = types[event["type"]]
+        payload = {
+            k: v
+            for k, v in (
+                ("properties", event["properties"]),
+                ("profile", event["profile"] or None),
+                # the address the sender gave, kept while it names no one
+                # (unsigned, or not known yet): the person queue resolves it
+                ("email", event["email"] if not (partner_id or lead_id) else None),
+                # kept only as evidence of a bot verdict (less personal data)
+                ("user_agent", event["user_agent"] if event["bot_reason"] else None),
+            )
+            if v
+        }
+        return {
+            "event_type_id": type_id,
+            "channel": channel,
+            "occurred_at": event["occurred_at"],
+            "lead_id": lead_id,
+            "partner_id": partner_id,
+            "visitor_id": visitor[0] if visitor else None,
+            "site_id": site.id if site else None,
+            "origin": origin,
+            "external_id": event["id"],
+            "url": event["url"],
+            "title": event["title"],
+            "referrer": event["referrer"],
+            "source_id": utm.get(("source", event["utm"].get("source"))),
+            "medium_id": utm.get(("medium", event["utm"].get("medium"))),
+            "campaign_id": utm.get(("campaign", event["utm"].get("campaign"))),
+            "is_bot": bool(event["bot_reason"]),
+            "bot_reason": event["bot_reason"],
+            "payload": payload or None,
+            "company_id": company.id,
+        }
+
+    @api.model
+    def _record(self, values_list):
+        """Store events from Odoo's own apps, idempotently, in one statement.
+
+        Each dict has ``code`` (event type), ``origin``, ``external_id`` (the
+        idempotency key per origin), ``occurred_at`` and optionally
+        ``lead_id``, ``partner_id``, ``url``, ``title``, ``source_id``,
+        ``medium_id``, ``campaign_id``, ``bot_reason``.  Events of
+        do-not-track or blacklisted persons are skipped.  The persons'
+        metrics and scores follow through the person queue.  Returns the
+        number of events stored (replays store nothing).
+        """
+        if not values_list:
+            return 0
+        self.env.flush_all()
+        types = {t.code: t for t in self.env["prm.event.type"].sudo().search([])}
+        pairs = sorted(
+            {
+                (v.get("lead_id") or None, v.get("partner_id") or None)
+                for v in values_list
+            },
+            key=str,
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT t.lead_id, t.partner_id, l.company_id, %(untrackable)s
+              FROM unnest(%(leads)s::int[], %(partners)s::int[])
+                   AS t(lead_id, partner_id)
+         LEFT JOIN crm_lead l ON l.id = t.lead_id
+         LEFT JOIN res_partner p ON p.id = t.partner_id
+                """,
+                untrackable=untrackable("p", "l"),
+                leads=[pair[0] for pair in pairs],
+                partners=[pair[1] for pair in pairs],
+            )
+        )
+        # {(lead, partner): (lead's company, untrackable)}
+        persons = {(row[0], row[1]): row[2:] for row in self.env.cr.fetchall()}
+        rows = []
+        for vals in values_list:
+            event_type = types.get(vals["code"])
+            lead_id = vals.get("lead_id") or None
+            partner_id = vals.get("partner_id") or None
+            company_id, blocked = persons[lead_id, partner_id]
+            if not event_type or blocked:
+                continue
+            rows.append(
+                {
+                    "event_type_id": event_type.id,
+                    "channel": event_type.channel,
+                    "occurred_at": vals["occurred_at"],
+                    "lead_id": lead_id,
+                    "partner_id": partner_id,
+                    "origin": vals["origin"],
+                    "external_id": vals["external_id"],
+                    "url": vals.get("url"),
+                    "title": vals.get("title"),
+                    "source_id": vals.get("source_id") or None,
+                    "medium_id": vals.get("medium_id") or None,
+                    "campaign_id": vals.get("campaign_id") or None,
+                    "is_bot": bool(vals.get("bot_reason")),
+                    "bot_reason": vals.get("bot_reason"),
+                    "company_id": company_id or self.env.company.id,
+                }
+            )
+        stored = insert_events(
+            self.env.cr,
+            rows,
+            self.env.uid,
+            fields.Datetime.now(),
+            returning=("lead_id", "partner_id"),
+        )
+        self.env["prm.person.queue"]._enqueue_persons(pairs=stored)
+        self.env["prm.event"].invalidate_model()
+        return len(stored)
+
+    @api.model
+    def _drop_untrackable(self, events):
+        """Events of blacklisted emails and do-not-track persons are not kept."""
+        emails = sorted({e["email"] for e in events if e["email"]})
+        if not emails:
+            return events
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT email FROM mail_blacklist WHERE active AND email = ANY(%(emails)s)
+             UNION
+            SELECT email_normalized FROM res_partner
+             WHERE prm_do_not_track AND email_normalized = ANY(%(emails)s)
+             UNION
+            SELECT email_normalized FROM crm_lead
+             WHERE prm_do_not_track AND email_normalized = ANY(%(emails)s)
+                """,
+                emails=emails,
+            )
+        )
+        blocked = {row[0] for row in self.env.cr.fetchall()}
+        return [e for e in events if e["email"] not in blocked]
+
+    @api.model
+    def _drop_untrackable_visitors(self, events, visitors):
+        """Events of visitors already linked to a do-not-track or blacklisted
+        person, or forgotten (do-not-track visitors)."""
+        ids = [v[0] for v in visitors.values() if v[1] or v[2] or v[3]]
+        if not ids:
+            return events
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT v.token FROM prm_visitor v
+         LEFT JOIN res_partner p ON p.id = v.partner_id
+         LEFT JOIN crm_lead l ON l.id = v.lead_id
+             WHERE v.id = ANY(%s) AND (v.do_not_track OR %s)
+                """,
+                ids,
+                untrackable("p", "l"),
+            )
+        )
+        blocked = {row[0] for row in self.env.cr.fetchall()}
+        if not blocked:
+            return events
+        return [e for e in events if e["visitor"] not in blocked]
+
+    @api.model
+    def _resolve_utm(self, events):
+        """{(kind, name): id} for the UTM names of the batch (created if new).
+
+        Matched case-insensitively like Odoo's own UTM cookies.  New names are
+        inserted with ON CONFLICT DO NOTHING: when two requests bring the same
+        new name at once, the later one gets a serialization failure, which
+        Odoo answers by retrying the request (never a unique-name error).
+        """
+        found = {}
+        uid, now = self.env.uid, fields.Datetime.now()
+        for kind, table in (
+            ("source", "utm_source"),
+            ("medium", "utm_medium"),
+            ("campaign", "utm_campaign"),
+        ):
+            names = sorted({e["utm"][kind] for e in events if kind in e["utm"]})
+            if not names:
+                continue
+            table_sql = SQL.identifier(table)
+            self.env.cr.execute(
+                SQL(
+                    """
+                SELECT DISTINCT ON (lower(n.name)) n.name, t.id
+                  FROM unnest(%s::varchar[]) AS n(name)
+                  JOIN %s t ON lower(t.name) = lower(n.name)
+              ORDER BY lower(n.name), t.id
+                    """,
+                    names,
+                    table_sql,
+                )
+            )
+            known = dict(self.env.cr.fetchall())
+            missing = [name for name in names if name not in known]
+            if missing:
+                self.env.cr.execute(_utm_insert(kind, missing, uid, now))
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT name, id FROM %s WHERE name = ANY(%s)",
+                        table_sql,
+                        missing,
+                    )
+                )
+                known.update(self.env.cr.fetchall())
+                self.env[f"utm.{kind}"].invalidate_model()
+            for name in names:
+                found[kind, name] = known.get(name)
+        return found
+
+    @api.model
+    def _upsert_visitors(self, events, site, company, now):
+        """Insert or touch the batch's visitors;
+        {token: [id, partner, lead, do_not_track]}.
+
+        An unsigned identity's email is kept on its visitor (``claimed_email``),
+        never used to find a person."""
+        spans = {}
+        for event in events:
+            token = event["visitor"]
+            if token:
+                first, last, claimed = spans.get(
+                    token, (event["occurred_at"], event["occurred_at"], None)
+                )
+                if event["email"] and not event["verified"]:
+                    claimed = event["email"]
+                spans[token] = (
+                    min(first, event["occurred_at"]),
+                    max(last, event["occurred_at"]),
+                    claimed,
+                )
+        if not spans:
+            return {}
+        uid = self.env.uid
+        values = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
+                token,
+                site.id,
+                company.id,
+                first,
+                last,
+                claimed,
+                uid,
+                uid,
+                now,
+                now,
+            )
+            for token, (first, last, claimed) in sorted(spans.items())
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH up AS (
+                INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
+                    last_seen, claimed_email, create_uid, write_uid, create_date,
+                    write_date, do_not_track)
+                VALUES %(values)s
+                ON CONFLICT (site_id, token) DO UPDATE
+                   SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
+                       last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
+                       claimed_email = COALESCE(EXCLUDED.claimed_email,
+                                                prm_visitor.claimed_email),
+                       write_date = EXCLUDED.write_date
+                 WHERE %(stale)s
+                RETURNING token, id, partner_id, lead_id, do_not_track
+            )
+            SELECT token, id, partner_id, lead_id, do_not_track FROM up
+             UNION ALL
+            SELECT token, id, partner_id, lead_id, do_not_track FROM prm_visitor
+             WHERE site_id = %(site)s AND token = ANY(%(tokens)s)
+               AND token NOT IN (SELECT token FROM up)
+                """,
+                values=values,
+                stale=VISITOR_STALE,
+                site=site.id,
+                tokens=sorted(spans),
+            )
+        )
+        return {row[0]: list(row[1:]) for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _find_persons(self, emails, company):
+        """{email: [partner_id, lead_id]} of the known persons with these
+        normalized emails in ``company`` (or shared)."""
+        emails = sorted(e for e in emails if e)
+        persons = {email: [None, None] for email in emails}
+        if not emails:
+            return persons
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT DISTINCT ON (email_normalized) email_normalized, id
+              FROM res_partner
+             WHERE email_normalized = ANY(%(emails)s) AND active
+               AND (company_id IS NULL OR company_id = %(company)s)
+          ORDER BY email_normalized, id
+                """,
+                emails=emails,
+                company=company.id,
+            )
+        )
+        for email, partner_id in self.env.cr.fetchall():
+            persons[email][0] = partner_id
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT DISTINCT ON (email_normalized) email_normalized, id, partner_id
+              FROM crm_lead
+             WHERE email_normalized = ANY(%(emails)s) AND active
+               AND (company_id IS NULL OR company_id = %(company)s)
+          ORDER BY email_normalized, id DESC
+                """,
+                emails=emails,
+                company=company.id,
+            )
+        )
+        for email, lead_id, partner_id in self.env.cr.fetchall():
+            persons[email][1] = lead_id
+            persons[email][0] = persons[email][0] or partner_id
+        return persons
+
+
+def _rejection(index, raw, error):
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        raw_id = str(raw_id)
+    return {
+        "index": index,
+        "id": raw_id[:128] if isinstance(raw_id, str) else None,
+        "error": error,
+    }
+
+
+def _utm_insert(kind, names, uid, now):
+    """INSERT of new UTM names (each table has its own required columns)."""
+    if kind == "campaign":
+        return SQL(
+            """
+        INSERT INTO utm_campaign (name, title, user_id, stage_id, is_auto_campaign,
+            active, create_uid, write_uid, create_date, write_date)
+        SELECT n.name, jsonb_build_object('en_US', n.name), %(uid)s,
+               (SELECT id FROM utm_stage ORDER BY sequence, id LIMIT 1),
+               true, true, %(uid)s, %(uid)s, %(now)s, %(now)s
+          FROM unnest(%(names)s::varchar[]) AS n(name)
+        ON CONFLICT (name) DO NOTHING
+            """,
+            uid=uid,
+            now=now,
+            names=names,
+        )
+    extra = SQL("active, ") if kind == "medium" else SQL()
+    extra_value = SQL("true, ") if kind == "medium" else SQL()
+    return SQL(
+        """
+    INSERT INTO %(table)s (name, %(extra)s create_uid, write_uid, create_date,
+                           write_date)
+    SELECT n.name, %(extra_value)s %(uid)s, %(uid)s, %(now)s, %(now)s
+      FROM unnest(%(names)s::varchar[]) AS n(name)
+    ON CONFLICT (name) DO NOTHING
+        """,
+        table=SQL.identifier(f"utm_{kind}"),
+        extra=extra,
+        extra_value=extra_value,
+        uid=uid,
+        now=now,
+        names=names,
+    )
+
+
+def _seconds_after_delivery(event):
+    """Seconds between delivery and an email click, when the sender says."""
+    delivered = (event.get("properties") or {}).get("delivered_at")
+    if not delivered or event["type"] != "email_click":
+        return None
+    try:
+        moment = parse_datetime(delivered, event["occurred_at"])
+    except EventError:
+        return None
+    return (event["occurred_at"] - moment).total_seconds()

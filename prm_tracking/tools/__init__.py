@@ -1,0 +1,3 @@
+from . import cron
+from . import event_rows
+from . import privacy
