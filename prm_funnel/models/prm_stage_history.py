@@ -10,7 +10,14 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
 
-from ..engine.history import Change, duration_days, exit_kind, rebuild
+from ..engine.history import (
+    Change,
+    duration_days,
+    exit_kind,
+    move_moment,
+    rebuild,
+    to_second,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -117,7 +124,9 @@ class PrmStageHistory(models.Model):
         """Record the stage moves of ``leads`` since ``before`` (see
         :meth:`_prm_state`): the open stay of each moved lead ends (advanced,
         regressed, won or lost) and a new one begins unless the lead is now
-        lost.  Two statements for any number of leads."""
+        lost.  Two statements for any number of leads.  The move is dated
+        ``now`` to the second, never before the stay it ends began nor before
+        the lead's creation (:func:`move_moment`, as the rebuild does)."""
         now = now or fields.Datetime.now()
         after = self._prm_lead_values(leads.ids)
         rank, won = self._prm_stage_order()
@@ -134,21 +143,26 @@ class PrmStageHistory(models.Model):
             if old_active and old_stage
         ]
         closed = self._prm_close_stays(closing, now)
-        self._prm_open_stays(
-            [
-                (vals, old_stage, now, closed.get(lead_id))
-                for lead_id, old_stage, _old_active, vals in moved
-                if vals["active"] and vals["stage_id"]
-            ]
-        )
+        opening = []
+        for lead_id, old_stage, _old_active, vals in moved:
+            if not (vals["active"] and vals["stage_id"]):
+                continue
+            if lead_id in closed:
+                entered, closed_value = closed[lead_id]
+            else:
+                entered = move_moment(now, to_second(vals["create_date"]))
+                closed_value = None
+            opening.append((vals, old_stage, entered, closed_value))
+        self._prm_open_stays(opening)
 
     @api.model
     def _prm_capture_created(self, leads):
-        """First stays of new leads, entered at their creation."""
+        """First stays of new leads, entered at their creation (to the second,
+        as the moves are dated)."""
         values = self._prm_lead_values(leads.ids)
         self._prm_open_stays(
             [
-                (vals, None, vals["create_date"], None)
+                (vals, None, to_second(vals["create_date"]), None)
                 for vals in values.values()
                 if vals["active"] and vals["stage_id"]
             ]
@@ -157,9 +171,17 @@ class PrmStageHistory(models.Model):
     @api.model
     def _prm_merge(self, head, tails, now=None):
         """Merged leads' open stays end ("merged"); their history follows the
-        surviving lead, each stay keeping its own lead reference."""
+        surviving lead, each stay keeping its own lead reference.
+
+        Called before Odoo moves the merged leads' messages to the surviving
+        one: a merged lead the backfill has not reached yet gets its history
+        rebuilt now, from its own tracking, or it would be lost with it."""
+        tails -= head
         if not tails:
             return
+        pending = self._prm_backfill_pending(tails.ids)
+        if pending:
+            self._prm_backfill_leads(pending)
         now = now or fields.Datetime.now()
         self._prm_close_stays([(lead_id, "merged") for lead_id in tails.ids], now)
         self.flush_model()
@@ -195,7 +217,7 @@ class PrmStageHistory(models.Model):
             "source_id": vals["source_id"] or None,
             "medium_id": vals["medium_id"] or None,
             "campaign_id": vals["campaign_id"] or None,
-            "lead_create_date": vals["create_date"],
+            "lead_create_date": to_second(vals["create_date"]),
             "company_id": vals["company_id"] or self.env.company.id,
         }
 
@@ -210,8 +232,9 @@ class PrmStageHistory(models.Model):
         return (lambda stage: place.get(stage, (0, stage or 0))), won
 
     def _prm_close_stays(self, closing, now):
-        """End the open stays of these (lead id, exit kind); returns {lead id:
-        value of the closed stay}."""
+        """End the open stays of these (lead id, exit kind) ``now``, or when
+        they began if that is later (:func:`move_moment`); returns {lead id:
+        (end of the closed stay, its value)}."""
         if not closing:
             return {}
         kinds = dict(closing)
@@ -223,28 +246,35 @@ class PrmStageHistory(models.Model):
                 list(kinds),
             )
         )
-        stays = self.env.cr.fetchall()
+        stays = [
+            (stay_id, lead_id, enter, move_moment(now, enter), value)
+            for stay_id, lead_id, enter, value in self.env.cr.fetchall()
+        ]
         if not stays:
             return {}
         self.env.cr.execute(
             SQL(
                 """
             UPDATE prm_stage_history h
-               SET date_exit = %(now)s, exit_kind = c.kind, duration_days = c.days,
+               SET date_exit = c.exit, exit_kind = c.kind, duration_days = c.days,
                    write_date = %(now)s, write_uid = %(uid)s
-              FROM unnest(%(ids)s::int[], %(kinds)s::varchar[], %(days)s::float8[])
-                   AS c(id, kind, days)
+              FROM unnest(%(ids)s::int[], %(exits)s::timestamp[],
+                          %(kinds)s::varchar[], %(days)s::float8[])
+                   AS c(id, exit, kind, days)
              WHERE h.id = c.id
                 """,
                 now=now,
                 uid=self.env.uid,
-                ids=[stay_id for stay_id, *_rest in stays],
-                kinds=[kinds[lead_id] for _id, lead_id, _enter, _value in stays],
-                days=[duration_days(enter, now) for _id, _lead, enter, _value in stays],
+                ids=[stay[0] for stay in stays],
+                exits=[stay[3] for stay in stays],
+                kinds=[kinds[stay[1]] for stay in stays],
+                days=[
+                    duration_days(enter, exit_) for _i, _l, enter, exit_, _v in stays
+                ],
             )
         )
         self.invalidate_model()
-        return {lead_id: value for _id, lead_id, _enter, value in stays}
+        return {lead_id: (exit_, value) for _id, lead_id, _e, exit_, value in stays}
 
     def _prm_open_stays(self, opening, origin="live"):
         """Begin stays: (lead values, previous stage, entered at, value of the
@@ -330,6 +360,17 @@ class PrmStageHistory(models.Model):
         return max_id
 
     @api.model
+    def _prm_backfill_pending(self, lead_ids):
+        """Those of these leads whose history the backfill has still to
+        rebuild."""
+        state = json.loads(
+            self.env["ir.config_parameter"].sudo().get_param(BACKFILL_PARAM) or "null"
+        )
+        if not state:
+            return []
+        return [i for i in lead_ids if state["last_id"] < i <= state["max_id"]]
+
+    @api.model
     def _cron_prm_backfill(self, batch_size=BACKFILL_BATCH):
         """Rebuild stays from tracking, batch after batch of leads.
 
@@ -380,16 +421,25 @@ class PrmStageHistory(models.Model):
     def _prm_backfill_leads(self, lead_ids, changes=None):
         """Rebuild the stays of these leads from their tracked changes of
         stage, active and expected revenue.  Stays captured live already are
-        kept: the rebuild stops where they begin."""
+        kept: the rebuild stops where they begin.  A lead rebuilt already (when
+        it was merged into another one before the backfill reached it) is
+        not rebuilt again."""
         self.flush_model()
         self.env.cr.execute(
             SQL(
-                "SELECT lead_ref, min(date_enter) FROM prm_stage_history "
-                "WHERE lead_ref = ANY(%s) GROUP BY lead_ref",
-                lead_ids,
+                "SELECT lead_ref, min(date_enter), bool_or(origin = 'backfill') "
+                "FROM prm_stage_history WHERE lead_ref = ANY(%s) GROUP BY lead_ref",
+                list(lead_ids),
             )
         )
-        live_from = dict(self.env.cr.fetchall())
+        live_from, rebuilt = {}, set()
+        for lead_ref, first_enter, backfilled in self.env.cr.fetchall():
+            live_from[lead_ref] = first_enter
+            if backfilled:
+                rebuilt.add(lead_ref)
+        lead_ids = [lead_id for lead_id in lead_ids if lead_id not in rebuilt]
+        if not lead_ids:
+            return
         values = self._prm_lead_values(lead_ids)
         if changes is None:
             changes = self._prm_tracked_changes(lead_ids)
@@ -411,7 +461,7 @@ class PrmStageHistory(models.Model):
                 first_live = self.search(
                     [("lead_ref", "=", lead_id)], order="date_enter, id", limit=1
                 )
-                stays[-1].exit = first_live.date_enter
+                stays[-1].exit = max(first_live.date_enter, stays[-1].enter)
                 stays[-1].exit_kind = exit_kind(
                     stays[-1].stage, first_live.stage_id.id, True, rank, won
                 )
@@ -432,11 +482,7 @@ class PrmStageHistory(models.Model):
             rate = rates(vals["company_id"], vals["team_id"], stay.stage)
             value = round((stay.revenue or 0.0) * rate / 100.0, 2)
             values[id(stay)] = value
-            duration = (
-                (stay.exit - stay.enter).total_seconds() / 86400.0
-                if stay.exit
-                else None
-            )
+            duration = duration_days(stay.enter, stay.exit) if stay.exit else None
             rows.append(
                 {
                     "lead_id": vals["id"],
@@ -514,7 +560,12 @@ class PrmStageHistory(models.Model):
         self.env["prm.stage.win.rate"]._prm_refresh()
 
     def _prm_tracked_changes(self, lead_ids):
-        """{lead id: [Change]} of stage, active and expected revenue."""
+        """{lead id: [Change]} of stage, active and expected revenue.
+
+        A merge moves the merged leads' messages to the surviving lead, each
+        given a subject ("From <merged lead>..."), while Odoo logs tracking
+        without one: tracking with a subject is another lead's past, not
+        this lead's."""
         fields_ = {
             self.env["ir.model.fields"]._get("crm.lead", name).id: name
             for name in ("stage_id", "active", "expected_revenue")
@@ -522,13 +573,13 @@ class PrmStageHistory(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-            SELECT m.res_id, m.date, v.field_id, v.old_value_integer,
+            SELECT m.res_id, m.id, m.date, v.field_id, v.old_value_integer,
                    v.new_value_integer, v.old_value_float, v.new_value_float
               FROM mail_tracking_value v
               JOIN mail_message m ON m.id = v.mail_message_id
              WHERE m.model = 'crm.lead' AND m.res_id = ANY(%s)
-               AND v.field_id = ANY(%s)
-          ORDER BY m.res_id, m.date, v.id
+               AND v.field_id = ANY(%s) AND COALESCE(m.subject, '') = ''
+          ORDER BY m.res_id, m.date, m.id, v.id
                 """,
                 lead_ids,
                 list(fields_),
@@ -537,6 +588,7 @@ class PrmStageHistory(models.Model):
         changes = {}
         for (
             res_id,
+            message_id,
             date,
             field_id,
             old_i,
@@ -551,7 +603,9 @@ class PrmStageHistory(models.Model):
                 old, new = bool(old_i), bool(new_i)
             else:
                 old, new = old_i or None, new_i or None
-            changes.setdefault(res_id, []).append(Change(date, name, old, new))
+            changes.setdefault(res_id, []).append(
+                Change(date, name, old, new, message_id)
+            )
         return changes
 
     # ------------------------------------------------------------------

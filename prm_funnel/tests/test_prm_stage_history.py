@@ -7,7 +7,7 @@ from unittest.mock import patch
 from freezegun import freeze_time
 
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from odoo.addons.prm_tracking.tests.common import PrmCommon
 
@@ -58,8 +58,47 @@ class StageHistoryCommon(PrmCommon):
         """Time frozen at T0 + days, the transaction's time too (as Odoo's
         own mail tests do)."""
         moment = T0 + timedelta(days=days)
-        with freeze_time(moment), patch.object(self.env.cr, "now", lambda: moment):
+        with self._clocks(moment, moment):
             yield
+
+    @contextmanager
+    def _clocks(self, odoo_now, database_now):
+        """Odoo's clock (moves, tracking: to the second) frozen at
+        ``odoo_now``, the transaction's timestamp (``create_date``: to the
+        microsecond) at ``database_now``."""
+        with (
+            freeze_time(odoo_now),
+            patch.object(self.env.cr, "now", lambda: database_now),
+        ):
+            yield
+
+    def _tracked(self, action):
+        """Run ``action`` with Odoo's tracking written then (as at commit)."""
+        action()
+        self.env.flush_all()
+        self.env.cr.precommit.run()
+
+    def _step(self, days, action):
+        """Run ``action`` at T0 + days, with Odoo's tracking written then."""
+        with self._at(days):
+            self._tracked(action)
+
+    def _with_tracking(self):
+        self.env = self.env(context=dict(self.env.context, tracking_disable=False))
+
+    def _rows(self, stays):
+        return [tuple(s[f] for f in COMPARED) for s in stays]
+
+    def _assert_chained(self, stays):
+        """No stay ends before it begins, and each one begins where the
+        previous one of the same lead ended (unless that one was lost)."""
+        for stay in stays:
+            if stay.date_exit:
+                self.assertGreaterEqual(stay.date_exit, stay.date_enter)
+                self.assertGreaterEqual(stay.duration_days, 0.0)
+        for stay, after in zip(stays, stays[1:], strict=False):
+            if stay.lead_ref == after.lead_ref and stay.exit_kind != "lost":
+                self.assertEqual(stay.date_exit, after.date_enter)
 
     def _stays(self, leads):
         return self.env["prm.stage.history"].search(
@@ -105,6 +144,53 @@ class TestPrmStageHistory(StageHistoryCommon):
         # no closed lead yet: 50 % everywhere but the won stage (100 %)
         self.assertEqual(stays.mapped("value"), [500.0] * 4 + [1000.0])
         self.assertEqual(stays.mapped("value_delta"), [500.0, 0, 0, 0, 500.0])
+
+    def test_moves_in_the_second_of_creation(self):
+        """A lead moved and won in the very second it was created (its
+        create_date to the microsecond, moves to the second): its first stay
+        begins at the creation to the second, no stay ends before it begins."""
+        created = T0 + timedelta(microseconds=700000)
+        with self._clocks(created, created):
+            lead = self._lead("Quick")
+            lead.stage_id = self.qual
+            lead.action_set_won()
+        self.assertEqual(lead.create_date, created)
+        stays = self._stays(lead)
+        self.assertEqual(
+            [
+                (s.stage_id, s.exit_kind, s.date_enter, s.date_exit, s.duration_days)
+                for s in stays
+            ],
+            [
+                (self.new, "advanced", T0, T0, 0.0),
+                (self.qual, "won", T0, T0, 0.0),
+                (lead.stage_id, "open", T0, False, 0.0),
+            ],
+        )
+        self.assertEqual(set(stays.mapped("lead_create_date")), {T0})
+        self._assert_chained(stays)
+
+    def test_database_clock_ahead(self):
+        """With PostgreSQL's clock (create_date) ahead of Odoo's (the moves),
+        a move takes effect when the stay it ends began, never before."""
+        ahead = T0 + timedelta(seconds=3)
+        with self._clocks(T0, ahead + timedelta(microseconds=250)):
+            lead = self._lead("Ahead")
+        with self._clocks(T0 + timedelta(seconds=1), ahead + timedelta(seconds=1)):
+            lead.stage_id = self.qual
+            lead.action_set_lost()
+        with self._clocks(T0 + timedelta(seconds=2), ahead + timedelta(seconds=2)):
+            lead.action_unarchive()
+        stays = self._stays(lead)
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.date_enter, s.date_exit) for s in stays],
+            [
+                (self.new, "advanced", ahead, ahead),
+                (self.qual, "lost", ahead, ahead),
+                (self.qual, "open", ahead, False),
+            ],
+        )
+        self._assert_chained(stays)
 
     def test_lost_and_restored(self):
         """Lost ends the stay (no new one); restoring opens a fresh stay whose
@@ -218,13 +304,6 @@ class TestPrmStageHistory(StageHistoryCommon):
 
 @tagged("post_install", "-at_install", "prm_funnel")
 class TestPrmStageBackfill(StageHistoryCommon):
-    def _step(self, days, action):
-        """Run ``action`` at T0 + days, with Odoo's tracking written then."""
-        with self._at(days):
-            action()
-            self.env.flush_all()
-            self.env.cr.precommit.run()
-
     def test_backfill_equals_live(self):
         """History rebuilt from Odoo's tracking equals the one captured live
         for the same moves (advance, regress, revenue change, win, loss,
@@ -256,6 +335,50 @@ class TestPrmStageBackfill(StageHistoryCommon):
         rebuilt = [tuple(s[f] for f in COMPARED) for s in self._stays(leads)]
         self.assertEqual(rebuilt, live)
         self.assertEqual(set(self._stays(leads).mapped("origin")), {"backfill"})
+
+    def test_backfill_same_second_equals_live(self):
+        """Leads created, then moved by other requests in the same second, or
+        with PostgreSQL's clock ahead of Odoo's: the history rebuilt from
+        tracking equals the live one, and no stay ends before it begins.
+        (Odoo tracks nothing of a lead in the transaction that creates it.)"""
+        self._with_tracking()
+        new = {}
+        created = T0 + timedelta(microseconds=700000)
+        with self._clocks(created, created):
+            self._tracked(lambda: new.update(quick=self._lead("Quick")))
+        quick = new["quick"]
+        # other requests, the same second
+        with self._clocks(created, created + timedelta(microseconds=200000)):
+            self._tracked(lambda: quick.write({"stage_id": self.qual.id}))
+            self._tracked(lambda: quick.write({"stage_id": self.prop.id}))
+            self._tracked(lambda: quick.action_set_lost())
+        ahead = T0 + timedelta(seconds=5)
+        with self._clocks(T0 + timedelta(seconds=1), ahead):
+            self._tracked(lambda: new.update(late=self._lead("Clock ahead")))
+        late = new["late"]
+        with self._clocks(T0 + timedelta(seconds=2), ahead):
+            self._tracked(lambda: late.write({"stage_id": self.qual.id}))
+            self._tracked(lambda: late.write({"stage_id": self.prop.id}))
+        leads = quick + late
+        stays = self._stays(leads)
+        self.assertEqual(
+            [(s.lead_ref, s.stage_id, s.exit_kind, s.date_enter) for s in stays],
+            [
+                (quick.id, self.new, "advanced", T0),
+                (quick.id, self.qual, "advanced", T0),
+                (quick.id, self.prop, "lost", T0),
+                (late.id, self.new, "advanced", ahead),
+                (late.id, self.qual, "advanced", ahead),
+                (late.id, self.prop, "open", ahead),
+            ],
+        )
+        self._assert_chained(stays)
+        live = self._rows(stays)
+        stays.unlink()
+        self.env["prm.stage.history"]._prm_backfill_leads(leads.ids)
+        rebuilt = self._stays(leads)
+        self.assertEqual(self._rows(rebuilt), live)
+        self._assert_chained(rebuilt)
 
     def test_backfill_job_resumes(self):
         """The backfill job works batch by batch, saving where it got to."""
@@ -303,3 +426,115 @@ class TestPrmDemoHistory(StageHistoryCommon):
         self.assertEqual(self._stays(leads[0])[-1].exit_kind, "open")
         self.assertEqual(self._stays(leads[1])[-2].exit_kind, "won")
         self.assertEqual(self._stays(leads[2])[-1].exit_kind, "lost")
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmStageHistoryMerge(StageHistoryCommon):
+    """Odoo's merge wizard deletes the merged leads: their stays end
+    ("merged") and follow the surviving lead, each keeping its lead ref."""
+
+    def _merge(self, leads):
+        """Merge ``leads`` as a user does, with Odoo's merge wizard."""
+        wizard = Form(
+            self.env["crm.merge.opportunity"].with_context(
+                active_model="crm.lead", active_ids=leads.ids
+            )
+        ).save()
+        self.assertEqual(wizard.opportunity_ids, leads)
+        return wizard.action_merge()
+
+    def _two_leads(self):
+        """The tail reaches Qualified on day 1, the head on day 2 and
+        Proposition on day 3 (the wizard keeps the lead furthest in the
+        pipeline)."""
+        self._with_tracking()
+        leads = self.env["crm.lead"]
+
+        def create():
+            nonlocal leads
+            leads = self._lead("Head", email_from="m@x.example")
+            leads += self._lead("Tail", 300.0, email_from="m@x.example")
+
+        self._step(0, create)
+        head, tail = leads
+        self._step(1, lambda: tail.write({"stage_id": self.qual.id}))
+        self._step(2, lambda: head.write({"stage_id": self.qual.id}))
+        self._step(3, lambda: head.write({"stage_id": self.prop.id}))
+        return head, tail
+
+    def test_merge_wizard_keeps_history(self):
+        """Through the wizard: the surviving lead keeps its own stays as they
+        were, the deleted lead's stays are all kept (lead ref, open one ended
+        "merged"), and a backfill of the surviving lead does not take the
+        deleted one's tracking (moved to it by Odoo) for its own."""
+        head, tail = self._two_leads()
+        own_before = self._rows(self._stays(head))
+        self._step(4, lambda: self._merge(head + tail))
+        self.assertTrue(head.exists())
+        self.assertFalse(tail.exists())
+        history = head.prm_stage_history_ids
+        self.assertEqual(history, self._stays(head) | self._stays(tail))
+        self.assertEqual(self._rows(self._stays(head)), own_before)
+        tail_stays = self._stays(tail)
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.duration_days) for s in tail_stays],
+            [(self.new, "advanced", 1.0), (self.qual, "merged", 3.0)],
+        )
+        self.assertEqual(tail_stays[-1].date_exit, T0 + timedelta(days=4))
+        self.assertEqual(tail_stays.lead_id, head)
+        self.assertEqual(
+            history.filtered(lambda s: s.exit_kind == "open").stage_id, self.prop
+        )
+        self._assert_chained(self._stays(head))
+        self._assert_chained(tail_stays)
+        # the tail's tracking now sits on the head's chatter
+        self._stays(head).unlink()
+        self.env["prm.stage.history"]._prm_backfill_leads(head.ids)
+        self.assertEqual(self._rows(self._stays(head)), own_before)
+        self.assertEqual(len(self._stays(tail)), 2)
+
+    def test_merge_wizard_before_backfill(self):
+        """Leads merged before the backfill job reached them: the deleted
+        lead's history is rebuilt from its own tracking at the merge, and
+        the job then rebuilds the surviving lead's without it."""
+        head, tail = self._two_leads()
+        self._stays(head + tail).unlink()  # as if they predated the addon
+        History = self.env["prm.stage.history"]
+        History._prm_backfill_start()
+        self._step(4, lambda: self._merge(head + tail))
+        tail_stays = self._stays(tail)
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.duration_days) for s in tail_stays],
+            [(self.new, "advanced", 1.0), (self.qual, "merged", 3.0)],
+        )
+        self.assertEqual(tail_stays.lead_id, head)
+        History._cron_prm_backfill()
+        self.assertEqual(
+            [(s.stage_id, s.exit_kind, s.duration_days) for s in self._stays(head)],
+            [
+                (self.new, "advanced", 2.0),
+                (self.qual, "advanced", 1.0),
+                (self.prop, "open", 0.0),
+            ],
+        )
+        self.assertEqual(self._stays(tail), tail_stays)
+        # a rebuilt lead is not rebuilt twice
+        History._prm_backfill_leads((head + tail).ids)
+        self.assertEqual(len(self._stays(head + tail)), 5)
+
+    def test_merge_in_the_second_of_creation(self):
+        """Leads created and merged in the same second: the merged stay does
+        not end before it began."""
+        created = T0 + timedelta(microseconds=700000)
+        with self._clocks(created, created):
+            head = self._lead("Head", email_from="q@x.example")
+            tail = self._lead("Tail", email_from="q@x.example")
+            head.stage_id = self.qual
+            self._merge(head + tail)
+        tail_stay = self._stays(tail)
+        self.assertEqual(
+            (tail_stay.exit_kind, tail_stay.date_enter, tail_stay.date_exit),
+            ("merged", T0, T0),
+        )
+        self.assertEqual(tail_stay.duration_days, 0.0)
+        self._assert_chained(self._stays(head))
