@@ -1,16 +1,24 @@
-"""Tracking ingestion throughput (issue: prm_tracking performance).
+"""Tracking ingestion throughput in the real configuration.
 
-1. 100,000 events through ``POST /prm/api/v1/events`` in batches of 1,000,
-   two concurrent clients, against Odoo with 2 workers; metrics and identity
-   stitching included (20,000 visitors, 5% of them identify as new people).
+1. A year of events of 6,000 prospects (registrations, page views, email opens
+   and clicks, downloads; about 100,000 events) through
+   ``POST /prm/api/v1/events`` in batches of 1,000, by 4 concurrent clients,
+   against Odoo with 2 HTTP workers and a cron worker, with prm_tracking,
+   prm_scoring and prm_funnel installed and a rule set active.  Events are
+   shuffled, so every person's events are spread over the batches of all
+   clients, and the first batch of every client identifies the same 200 new
+   addresses at the same time.  Measured: events/s, HTTP errors, events lost
+   or stored twice, leads per new email, and the delay from a POST to the
+   lead's score being visible (probes during the load), p50/p95.
 2. The same rows written with ORM ``create()`` in batches of 1,000, in the
    same run, on the same database: the ratio of the two.
 3. ``GET /prm/p.gif`` against Odoo's own ``GET /web/health`` on the same
-   server, interleaved rounds, 4 concurrent keep-alive clients; the pixel
-   queues its hits, and the flush job that turns them into events is timed
-   afterwards (every answered hit must be an event then).
+   server (restarted without cron workers), interleaved rounds, 4 concurrent
+   keep-alive clients; the pixel queues its hits, and the flush job that turns
+   them into events is timed afterwards (every answered hit must be an event).
 
-Targets (reported, not asserted): >= 5,000 events/s; pixel >= 80% of health.
+Targets (reported, not asserted): >= 5,000 events/s, 0 errors, 0 lost, 0
+duplicated, one lead per new email; pixel >= 80% of health.
 """
 
 import hashlib
@@ -25,13 +33,22 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from harness import dev_tool, drop_db, fresh_db, odoo_script, psql
+import psycopg2
+from harness import (
+    dev_tool,
+    drop_db,
+    fresh_db,
+    install_bench_ruleset,
+    odoo_script,
+    psql,
+)
 
 TITLE = "Tracking ingestion (prm_tracking)"
-EVENTS = int(os.environ.get("PRM_BENCH_EVENTS", "100000"))
+PROSPECTS = int(os.environ.get("PRM_BENCH_PROSPECTS", "6000"))
+SHARED_NEW = 200  # new addresses every client identifies in its first batch
 BATCH = 1000
-CLIENTS = 2
-VISITORS = EVENTS // 5
+CLIENTS = 4
+PROBES = 30
 PIXEL_ROUNDS = 8
 PIXEL_SECONDS = 3.0
 PIXEL_CLIENTS = 4
@@ -54,7 +71,7 @@ with registry.cursor() as cr:
         env["prm.event"].create([
             {"event_type_id": types[r["type"]],
              "occurred_at": r["occurred_at"][:19].replace("T", " "),
-             "url": r["url"], "title": r["title"], "origin": "import",
+             "url": r.get("url"), "title": r.get("title"), "origin": "import",
              "external_id": "orm-" + r["id"]}
             for r in rows[i:i + 1000]
         ])
@@ -81,42 +98,68 @@ print("FLUSH", done, elapsed)
 
 
 def make_events(seed=42):
-    """The benchmark's events: page views of 20k visitors, 5% identify."""
+    """A year of 6,000 prospects: each registers once (from its browser) and
+    then visits pages, opens and clicks emails and downloads; shuffled."""
     rnd = random.Random(seed)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    events = []
     pages = ["/", "/pricing", "/features", "/blog/a", "/blog/b", "/contact"]
-    for i in range(EVENTS):
-        visitor = i % VISITORS
-        moment = now - timedelta(minutes=rnd.randint(1, 60 * 24 * 40))
-        event = {
-            "id": f"b{i}",
-            "type": "page_view",
-            "occurred_at": moment.isoformat() + "Z",
-            "visitor": f"v{visitor}",
-            "url": "https://www.example.com" + rnd.choice(pages),
-            "title": "Example page",
-            "utm": {"source": rnd.choice(["google", "newsletter", "linkedin"])},
-        }
-        if visitor % 20 == 0 and i // VISITORS == 1:
-            event.update(
-                type="identify",
-                email=f"person{visitor}@bench.example.com",
-                profile={"country": "BE", "company_size": "11-50"},
-            )
-        events.append(event)
+    events = []
+    for person in range(PROSPECTS):
+        email = f"person{person}@bench.example.com"
+        visitor = f"v{person}"
+        start = now - timedelta(minutes=rnd.randint(60 * 24 * 2, 60 * 24 * 365))
+        events.append(
+            {
+                "id": f"r{person}",
+                "type": "registration",
+                "occurred_at": start.isoformat() + "Z",
+                "visitor": visitor,
+                "email": email,
+                "profile": {"country": rnd.choice(["BE", "FR", "ES", "IT"])},
+                "utm": {"source": rnd.choice(["google", "newsletter", "linkedin"])},
+            }
+        )
+        for n in range(rnd.randint(4, 28)):
+            moment = start + (now - start) * rnd.random()
+            kind = rnd.choices(
+                ["page_view", "email_open", "email_click", "download"],
+                [70, 18, 8, 4],
+            )[0]
+            event = {
+                "id": f"e{person}-{n}",
+                "type": kind,
+                "occurred_at": moment.isoformat() + "Z",
+            }
+            if kind in ("page_view", "download"):
+                event.update(
+                    visitor=visitor,
+                    url="https://www.example.com" + rnd.choice(pages),
+                )
+            else:
+                event["email"] = email
+            events.append(event)
+    rnd.shuffle(events)
     return events
 
 
 def batches_per_client(events):
-    """Each client gets the batches of its own visitors (no cross-client rows)."""
-    per_client = [[] for _i in range(CLIENTS)]
-    for event in events:
-        per_client[int(event["visitor"][1:]) % CLIENTS].append(event)
-    return [
-        [json.dumps({"events": evs[i : i + BATCH]}) for i in range(0, len(evs), BATCH)]
-        for evs in per_client
-    ]
+    """Batches dealt round-robin to the clients (a person's events land in
+    every client's batches); each client first sends a batch identifying the
+    same SHARED_NEW new addresses (from its own browsers)."""
+    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
+    per_client = []
+    for client in range(CLIENTS):
+        shared = [
+            {
+                "id": f"shared-{client}-{i}",
+                "type": "identify",
+                "visitor": f"s{client}-{i}",
+                "email": f"shared{i}@bench.example.com",
+            }
+            for i in range(SHARED_NEW)
+        ]
+        per_client.append([shared, *batches[client::CLIENTS]])
+    return [[json.dumps({"events": batch}) for batch in own] for own in per_client]
 
 
 def post_all(port, bodies, errors, counts):
@@ -179,22 +222,8 @@ def wait_up(port, proc, timeout=120):
     raise RuntimeError("Odoo did not start")
 
 
-def run(ctx):
-    tool = dev_tool()
-    cfg = ctx["env"]
-    db = "prm_bench_ingest"
-    fresh_db(cfg, db, "prm_tracking")
-    secret_hash = hashlib.sha256(SECRET.encode()).hexdigest()
-    psql(
-        db,
-        "INSERT INTO prm_tracking_site (name, active, company_id, public_key, "
-        "secret_key_hash, rate_limit, require_consent, rejected_count) VALUES "
-        f"('bench', true, 1, '{PUBLIC}', '{secret_hash}', 0, false, 0)",
-    )
-    events = make_events()
-    bodies = batches_per_client(events)
-    port = tool.free_port()
-    server = subprocess.Popen(
+def start_odoo(tool, cfg, db, port, cron_workers):
+    return subprocess.Popen(
         tool.odoo_cmd(
             cfg,
             "-d",
@@ -202,45 +231,178 @@ def run(ctx):
             f"--db-filter=^{db}$",
             f"--http-port={port}",
             "--workers=2",
-            "--max-cron-threads=0",
+            f"--max-cron-threads={cron_workers}",
             "--limit-time-real=900",
             "--limit-time-cpu=900",
-            "--log-level=warn",
+            # PRM_BENCH_ODOO_LOG=<file> keeps the server's log (info level)
+            f"--logfile={os.environ['PRM_BENCH_ODOO_LOG']}"
+            if os.environ.get("PRM_BENCH_ODOO_LOG")
+            else "--log-level=warn",
         ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stop_odoo(server):
+    server.terminate()
+    server.wait(timeout=60)
+
+
+def probe_delays(port, db, stop, delays, failures):
+    """While the load runs: POST one email click for a fresh probe lead, then
+    poll the database until the lead's score is no longer 0."""
+    conn = psycopg2.connect(dbname=db)
+    conn.autocommit = True
+    cur = conn.cursor()
+    web = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}"}
+    for i in range(PROBES):
+        if stop.is_set():
+            break
+        email = f"probe{i}@probe.example.com"
+        body = json.dumps(
+            {"events": [{"id": f"probe-{i}", "type": "email_click", "email": email}]}
+        )
+        start = time.perf_counter()
+        web.request("POST", "/prm/api/v1/events", body=body, headers=headers)
+        response = web.getresponse()
+        response.read()
+        if response.status != 200:
+            failures.append(response.status)
+            continue
+        while time.perf_counter() - start < 120:
+            cur.execute(
+                "SELECT prm_score FROM crm_lead WHERE email_normalized = %s", (email,)
+            )
+            if (cur.fetchone() or [0])[0]:
+                delays.append(time.perf_counter() - start)
+                break
+            time.sleep(0.02)
+        time.sleep(0.5)
+    web.close()
+    conn.close()
+
+
+def wait_for_queue(db, timeout=600):
+    """Seconds until the person queue is empty (the job has applied all)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if int(psql(db, "SELECT count(*) FROM prm_person_queue")) == 0:
+            return time.perf_counter() - start
+        time.sleep(0.2)
+    return float("nan")
+
+
+SETUP_SCRIPT = (
+    r"""
+import sys
+import odoo
+from odoo import api, SUPERUSER_ID
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+    env["crm.lead"].create([
+        {"name": f"probe {i}", "email_from": f"probe{i}@probe.example.com"}
+        for i in range(%d)
+    ])
+print("SETUP OK")
+"""
+    % PROBES
+)
+
+
+def run(ctx):
+    tool = dev_tool()
+    cfg = ctx["env"]
+    db = "prm_bench_ingest"
+    fresh_db(cfg, db, "prm_funnel")  # with prm_tracking and prm_scoring
+    install_bench_ruleset(db)
+    secret_hash = hashlib.sha256(SECRET.encode()).hexdigest()
+    psql(
+        db,
+        "INSERT INTO prm_tracking_site (name, active, company_id, public_key, "
+        "secret_key_hash, rate_limit, public_rate_limit, visitor_rate_limit, "
+        "ip_rate_limit, require_consent, rejected_count, pixel_dropped_count, "
+        "identity_verification) VALUES "
+        f"('bench', true, 1, '{PUBLIC}', '{secret_hash}', 0, 0, 0, 0, false, 0, "
+        "0, 'signature')",
+    )
+    if "SETUP OK" not in odoo_script(cfg, db, SETUP_SCRIPT).stdout:
+        raise RuntimeError("creating the probe leads failed")
+    events = make_events()
+    bodies = batches_per_client(events)
+    sent = len(events) + CLIENTS * SHARED_NEW
+    port = tool.free_port()
+
+    # 1. the API under load, with the cron worker applying the person queue
+    server = start_odoo(tool, cfg, db, port, cron_workers=1)
     try:
         wait_up(port, server)
-        # warm both workers up (registry load) before timing
-        hammer(port, "/web/health", 1.0, 4)
-        warm_hits = hammer(port, f"/prm/p.gif?k={PUBLIC}&v=warm{{n}}", 1.0, 4)[2]
-        errors, counts = [], []
+        hammer(port, "/web/health", 1.0, 4)  # warm both workers up
+        errors, counts, delays, probe_failures = [], [], [], []
+        stop = threading.Event()
         threads = [
             threading.Thread(target=post_all, args=(port, bodies[i], errors, counts))
             for i in range(CLIENTS)
         ]
+        prober = threading.Thread(
+            target=probe_delays, args=(port, db, stop, delays, probe_failures)
+        )
         start = time.perf_counter()
         for thread in threads:
             thread.start()
+        prober.start()
         for thread in threads:
             thread.join()
         api_seconds = time.perf_counter() - start
-        stored = int(psql(db, "SELECT count(*) FROM prm_event WHERE origin = 'api'"))
-        leads = int(
-            psql(
-                db,
-                "SELECT count(*) FROM crm_lead "
-                "WHERE email_from LIKE '%@bench.example.com'",
-            )
-        )
-        on_leads = int(
-            psql(db, "SELECT count(*) FROM prm_event WHERE lead_id IS NOT NULL")
-        )
-        metric = int(psql(db, "SELECT coalesce(sum(prm_event_count), 0) FROM crm_lead"))
+        drain_seconds = wait_for_queue(db)
+        stop.set()
+        prober.join()
         replay_errors, replay_counts = [], []
-        post_all(port, bodies[0][:5], replay_errors, replay_counts)
+        post_all(port, bodies[0][1:6], replay_errors, replay_counts)
+    finally:
+        stop_odoo(server)
+    stored, distinct = map(
+        int,
+        psql(
+            db,
+            "SELECT count(*), count(DISTINCT external_id) FROM prm_event "
+            "WHERE origin = 'api' AND external_id NOT LIKE 'probe-%'",
+        ).split("|"),
+    )
+    emails = int(
+        psql(
+            db,
+            "SELECT count(DISTINCT email_normalized) FROM crm_lead "
+            "WHERE email_normalized LIKE '%@bench.example.com'",
+        )
+    )
+    leads = int(
+        psql(
+            db,
+            "SELECT count(*) FROM crm_lead "
+            "WHERE email_normalized LIKE '%@bench.example.com'",
+        )
+    )
+    on_leads = int(
+        psql(
+            db,
+            "SELECT count(*) FROM prm_event WHERE lead_id IS NOT NULL "
+            "AND is_bot IS NOT TRUE",
+        )
+    )
+    metric = int(psql(db, "SELECT coalesce(sum(prm_event_count), 0) FROM crm_lead"))
+    scored = int(psql(db, "SELECT count(*) FROM crm_lead WHERE prm_score > 0"))
 
+    # 2. the pixel against /web/health, no cron worker (as before)
+    server = start_odoo(tool, cfg, db, port, cron_workers=0)
+    try:
+        wait_up(port, server)
+        hammer(port, "/web/health", 1.0, 4)
+        warm_hits = hammer(port, f"/prm/p.gif?k={PUBLIC}&v=warm{{n}}", 1.0, 4)[2]
         health, pixel, health_fail, pixel_fail, pixel_ok = [], [], 0, 0, 0
         for _round in range(PIXEL_ROUNDS):
             rate, fail, _n = hammer(port, "/web/health", PIXEL_SECONDS, PIXEL_CLIENTS)
@@ -256,8 +418,7 @@ def run(ctx):
             pixel_fail += fail
             pixel_ok += answered
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_odoo(server)
 
     queued = int(psql(db, "SELECT count(*) FROM prm_pixel_hit"))
     flush = odoo_script(cfg, db, FLUSH_SCRIPT)
@@ -294,29 +455,59 @@ def run(ctx):
     if "ORM_SECONDS" not in orm.stdout:
         print("ORM baseline failed:", orm.stderr[-2000:], flush=True)
 
-    api_rate = EVENTS / api_seconds
-    orm_rate = EVENTS / orm_seconds
+    api_rate = sent / api_seconds
+    orm_rate = len(events) / orm_seconds
     health_rate = sum(health) / len(health)
     pixel_rate = sum(pixel) / len(pixel)
     median_ratio = statistics.median(p / h for p, h in zip(pixel, health, strict=True))
+    delays.sort()
+    p50 = statistics.median(delays) if delays else float("nan")
+    p95 = (
+        delays[min(len(delays) - 1, int(len(delays) * 0.95))]
+        if delays
+        else float("nan")
+    )
     rows = [
         (
             f"events through `POST /prm/api/v1/events` ({CLIENTS} clients, "
-            f"batches of {BATCH})",
-            f"{EVENTS:,} in {api_seconds:.1f} s = **{api_rate:,.0f} events/s**",
+            f"batches of {BATCH}, {PROSPECTS:,} prospects shared by all clients)",
+            f"{sent:,} in {api_seconds:.1f} s = **{api_rate:,.0f} events/s**",
             ">= 5,000 events/s",
         ),
         ("HTTP errors during ingestion", f"{len(errors)}", "0"),
-        ("events stored / accepted", f"{stored:,} / {sum(counts):,}", f"{EVENTS:,}"),
-        ("leads created by identify (stitching)", f"{leads:,}", f"{VISITORS // 20:,}"),
         (
-            "events on leads after stitching / sum of leads' `prm_event_count`",
+            "events stored / distinct ids stored / sent (lost, duplicated)",
+            f"{stored:,} / {distinct:,} / {sent:,} "
+            f"({sent - distinct:,} lost, {stored - distinct:,} duplicated)",
+            "0 lost, 0 duplicated",
+        ),
+        (
+            f"leads of new emails / distinct emails ({PROSPECTS:,} prospects + "
+            f"{SHARED_NEW} identified by all {CLIENTS} clients at once)",
+            f"{leads:,} / {emails:,}",
+            f"{PROSPECTS + SHARED_NEW:,} / {PROSPECTS + SHARED_NEW:,}",
+        ),
+        (
+            "events on leads (humans) / sum of leads' `prm_event_count`",
             f"{on_leads:,} / {metric:,}",
             "equal",
         ),
+        ("leads with a score > 0", f"{scored:,}", ""),
+        (
+            f"delay POST -> score visible, {len(delays)} probes during the load",
+            f"p50 **{p50:.2f} s**, p95 **{p95:.2f} s** "
+            f"({len(probe_failures)} probe errors)",
+            "seconds",
+        ),
+        (
+            "person queue drained after the last POST",
+            f"{drain_seconds:.1f} s",
+            "",
+        ),
         ("replay of 5 batches: accepted", f"{sum(replay_counts)}", "0"),
         (
-            f"same {EVENTS:,} rows with ORM `create()` (batches of 1,000, one process)",
+            f"same {len(events):,} rows with ORM `create()` (batches of 1,000, "
+            "one process)",
             f"{orm_seconds:.1f} s = {orm_rate:,.0f} events/s",
             "",
         ),
@@ -358,11 +549,13 @@ def run(ctx):
     ]
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     return (
-        "Odoo 18 with `--workers=2` on this machine (2 cores, shared with the load\n"
-        "clients), PostgreSQL on the same machine. One run of "
-        "`./scripts/bench ingest`.\n\n"
+        "Odoo 18 with `--workers=2` (and one cron worker for the API part) on\n"
+        "this machine (2 cores, shared with the load clients), PostgreSQL on the\n"
+        "same machine; prm_tracking, prm_scoring and prm_funnel installed, a rule\n"
+        "set active. One run of `./scripts/bench ingest`.\n\n"
         "| measure | value | target |\n|---|---|---|\n"
         f"{table}\n\n"
+        f"Probe delays (s): {', '.join(f'{d:.2f}' for d in delays)}.\n"
         f"Rounds (req/s), health: {', '.join(f'{r:.0f}' for r in health)}; "
         f"pixel: {', '.join(f'{r:.0f}' for r in pixel)}.\n"
     )

@@ -16,7 +16,7 @@ Targets (reported, not asserted): full recompute <= 10 s; incremental median
 import json
 import os
 
-from harness import drop_db, fresh_db, odoo_script, psql
+from harness import drop_db, fresh_db, install_bench_ruleset, odoo_script, psql
 
 TITLE = "Lead scoring (prm_scoring)"
 LEADS = int(os.environ.get("PRM_BENCH_LEADS", "100000"))
@@ -141,40 +141,7 @@ def _populate(db):
         ANALYZE crm_lead; ANALYZE prm_event;
         """,
     )
-    psql(
-        db,
-        """
-        UPDATE prm_scoring_ruleset SET active = false;
-        INSERT INTO prm_scoring_ruleset (name, version, active, company_id, fit_weight,
-            engagement_weight, fit_cap, engagement_cap, horizon_days)
-        VALUES ('bench', 1, true, 1, 40, 60, 60, 60, 30);
-        INSERT INTO prm_scoring_rule (name, ruleset_id, company_id, sequence, active,
-            kind, points, domain, event_type_id, half_life_days, max_points,
-            period_days, period_cap, url_pattern)
-        SELECT r.name, s.id, 1, 10, true, r.kind, r.points, r.domain,
-               (SELECT id FROM prm_event_type WHERE code = r.code), r.hl, r.cap,
-               r.pd, r.pc, r.url
-          FROM prm_scoring_ruleset s,
-               (VALUES
-                ('Phone', 'fit', 10, '[(''phone'', ''!='', False)]', NULL,
-                 0, 0, 0, 0, NULL),
-                ('Belgium', 'fit', 20, '[(''country_id.code'', ''='', ''BE'')]', NULL,
-                 0, 0, 0, 0, NULL),
-                ('Probability', 'fit', 10, '[(''probability'', ''>='', 10)]', NULL,
-                 0, 0, 0, 0, NULL),
-                ('Not lost', 'fit', 5, '[(''active'', ''='', True)]', NULL,
-                 0, 0, 0, 0, NULL),
-                ('Visits', 'engagement', 2, '[]', 'page_view', 14, 25, 1, 6, NULL),
-                ('Pricing', 'engagement', 5, '[]', 'page_view', 14, 15, 0, 0,
-                 '*/pricing*'),
-                ('Open', 'engagement', 1, '[]', 'email_open', 21, 5, 0, 0, NULL),
-                ('Click', 'engagement', 6, '[]', 'email_click', 21, 18, 0, 0, NULL),
-                ('Registered', 'engagement', 20, '[]', 'registration', 60, 20, 0, 0,
-                 NULL))
-               AS r(name, kind, points, domain, code, hl, cap, pd, pc, url)
-         WHERE s.name = 'bench';
-        """,
-    )
+    install_bench_ruleset(db)
 
 
 FULL_ONLY = r"""

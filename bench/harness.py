@@ -65,3 +65,42 @@ def odoo_script(cfg, db, script, env=None):
         check=False,
         env=env,
     )
+
+
+def install_bench_ruleset(db):
+    """The benchmarks' active rule set: fit and engagement rules like a
+    marketer's (visits, pricing page, opens, clicks, registration)."""
+    psql(
+        db,
+        """
+        UPDATE prm_scoring_ruleset SET active = false;
+        INSERT INTO prm_scoring_ruleset (name, version, active, company_id, fit_weight,
+            engagement_weight, fit_cap, engagement_cap, horizon_days)
+        VALUES ('bench', 1, true, 1, 40, 60, 60, 60, 30);
+        INSERT INTO prm_scoring_rule (name, ruleset_id, company_id, sequence, active,
+            kind, points, domain, event_type_id, half_life_days, max_points,
+            period_days, period_cap, url_pattern)
+        SELECT r.name, s.id, 1, 10, true, r.kind, r.points, r.domain,
+               (SELECT id FROM prm_event_type WHERE code = r.code), r.hl, r.cap,
+               r.pd, r.pc, r.url
+          FROM prm_scoring_ruleset s,
+               (VALUES
+                ('Phone', 'fit', 10, '[(''phone'', ''!='', False)]', NULL,
+                 0, 0, 0, 0, NULL),
+                ('Belgium', 'fit', 20, '[(''country_id.code'', ''='', ''BE'')]', NULL,
+                 0, 0, 0, 0, NULL),
+                ('Probability', 'fit', 10, '[(''probability'', ''>='', 10)]', NULL,
+                 0, 0, 0, 0, NULL),
+                ('Not lost', 'fit', 5, '[(''active'', ''='', True)]', NULL,
+                 0, 0, 0, 0, NULL),
+                ('Visits', 'engagement', 2, '[]', 'page_view', 14, 25, 1, 6, NULL),
+                ('Pricing', 'engagement', 5, '[]', 'page_view', 14, 15, 0, 0,
+                 '*/pricing*'),
+                ('Open', 'engagement', 1, '[]', 'email_open', 21, 5, 0, 0, NULL),
+                ('Click', 'engagement', 6, '[]', 'email_click', 21, 18, 0, 0, NULL),
+                ('Registered', 'engagement', 20, '[]', 'registration', 60, 20, 0, 0,
+                 NULL))
+               AS r(name, kind, points, domain, code, hl, cap, pd, pc, url)
+         WHERE s.name = 'bench';
+        """,
+    )

@@ -22,6 +22,7 @@ from odoo.http import request
 from ..engine.body import BodyError, parse_events_body, read_limited
 from ..engine.bots import PREFETCH_HEADERS
 from ..engine.events import MAX_BODY_BYTES
+from ..engine.keys import PUBLIC_KEY_RE
 from ..engine.origins import normalize_origin
 from ..engine.ratelimit import RateLimiter
 
@@ -58,14 +59,20 @@ def _error(status, code, message, headers=None):
 
 def _read_payload():
     """(payload, error response): the JSON body, read at most 1 MiB deep
-    (a chunked body without Content-Length included), checked in shape."""
+    (a chunked body without Content-Length included), checked in shape.
+
+    The bytes are kept on the request: when Odoo retries the request after a
+    serialization failure, the retry parses the same body again."""
     httpreq = request.httprequest
     # Odoo's request wrapper does not expose the input stream, and Werkzeug
     # 2.2's get_data() reads a chunked body whole whatever its size: read the
     # underlying stream ourselves, never more than the limit
-    stream = getattr(httpreq, "_HTTPRequest__wrapped", httpreq).stream
+    wrapped = getattr(httpreq, "_HTTPRequest__wrapped", httpreq)
     try:
-        data = read_limited(stream, httpreq.content_length, MAX_BODY_BYTES)
+        data = getattr(wrapped, "_prm_body", None)
+        if data is None:
+            data = read_limited(wrapped.stream, httpreq.content_length, MAX_BODY_BYTES)
+            wrapped._prm_body = data
         return parse_events_body(data), None
     except BodyError as exc:
         return None, _error(exc.status, exc.code, str(exc))
@@ -92,10 +99,11 @@ def public_budgets(site_id, limits, ip, visitors):
     its IP's and each of its visitors' (``visitors``: {token: events})."""
     public_limit, visitor_limit, ip_limit = limits
     count = sum(visitors.values()) or 1
-    budgets = [(("public", site_id), public_limit, count)]
-    budgets.append((("ip", site_id, ip), ip_limit, count))
+    budgets = [(_budget_key("public", site_id), public_limit, count)]
+    budgets.append((_budget_key("ip", site_id, ip), ip_limit, count))
     budgets.extend(
-        (("visitor", site_id, token), visitor_limit, n) for token, n in visitors.items()
+        (_budget_key("visitor", site_id, token), visitor_limit, n)
+        for token, n in visitors.items()
     )
     return budgets
 
@@ -111,12 +119,27 @@ def _visitor_counts(events):
 
 def _ingest(site, events, origin, **kwargs):
     env = request.env(user=SUPERUSER_ID, su=True)
+    ingest = env["prm.ingest"]
+    ingest._read_committed()
     return (
-        env["prm.ingest"]
-        .with_company(site.company_id)
+        ingest.with_company(site.company_id)
         .with_context(tracking_disable=True)
         ._ingest(events, site=site.with_env(env), origin=origin, **kwargs)
     )
+
+
+def _budget_key(*parts):
+    """A rate-limit key of this database (one server may serve several)."""
+    return (request.db, *parts)
+
+
+def _pixel_values(kw, params):
+    """Pixel parameters as event fields: text only, truncated, without NUL."""
+    return {
+        field: kw[param][:PIXEL_VALUE_MAX].replace("\x00", "")
+        for param, field in params.items()
+        if isinstance(kw.get(param), str) and kw.get(param)
+    }
 
 
 class PrmTrackingController(http.Controller):
@@ -132,10 +155,6 @@ class PrmTrackingController(http.Controller):
     def api_events(self, **_kw):
         """Server-to-server ingestion, authenticated by the site's secret key."""
         httpreq = request.httprequest
-        if httpreq.content_length and httpreq.content_length > MAX_BODY_BYTES:
-            return _error(
-                413, "too_large", f"The body is larger than {MAX_BODY_BYTES} bytes."
-            )
         auth = httpreq.headers.get("Authorization", "")
         key = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         site = request.env["prm.tracking.site"]._authenticate_secret(key)
@@ -150,7 +169,9 @@ class PrmTrackingController(http.Controller):
         if error:
             return error
         events = payload["events"]
-        if not RATE_LIMITER.allow(("api", site.id), site.rate_limit, len(events)):
+        if not RATE_LIMITER.allow(
+            _budget_key("api", site.id), site.rate_limit, len(events)
+        ):
             return _error(
                 429,
                 "rate_limited",
@@ -267,7 +288,7 @@ class PrmTrackingController(http.Controller):
         key = kw.get("k")
         info = (
             env["prm.tracking.site"]._public_site_info(key)
-            if isinstance(key, str) and key.startswith("prm_pk_") and len(key) < 100
+            if isinstance(key, str) and PUBLIC_KEY_RE.match(key)
             else None
         )
         if not info or _privacy_signal():
@@ -287,20 +308,12 @@ class PrmTrackingController(http.Controller):
         received_at = fields.Datetime.now()
         # values are checked when the queue is stored; only their size here
         # (and no NUL, which no text column takes)
-        event = {
-            field: kw[param][:PIXEL_VALUE_MAX].replace("\x00", "")
-            for param, field in PIXEL_FIELDS.items()
-            if isinstance(kw.get(param), str) and kw.get(param)
-        }
+        event = _pixel_values(kw, PIXEL_FIELDS)
         event.setdefault("id", "px-" + uuid.uuid4().hex)
         event.setdefault("type", "page_view")
         event["occurred_at"] = received_at.isoformat()
         event["user_agent"] = httpreq.headers.get("User-Agent", "")
-        utm = {
-            field: kw[param][:PIXEL_VALUE_MAX].replace("\x00", "")
-            for param, field in PIXEL_UTM.items()
-            if isinstance(kw.get(param), str) and kw.get(param)
-        }
+        utm = _pixel_values(kw, PIXEL_UTM)
         if utm:
             event["utm"] = utm
         headers = {
@@ -323,7 +336,8 @@ class PrmTrackingController(http.Controller):
         A GET shows the button, the POST (CSRF-checked) confirms."""
         lead = request.env["crm.lead"].sudo().browse(lead_id).exists()
         valid = bool(lead) and hmac.compare_digest(
-            lead._prm_confirmation_token(), token or ""
+            lead._prm_confirmation_token().encode(),
+            (token or "").encode("utf-8", "replace"),
         )
         values = {"state": "invalid", "email": "", "action": ""}
         if valid:

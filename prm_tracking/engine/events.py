@@ -129,7 +129,10 @@ def _url(event, key):
     value = _text(event, key)
     if value is None:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[x"
+        raise EventError(f"{key}: not a valid URL") from exc
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise EventError(f"{key}: must be an absolute http(s) URL")
     return value
@@ -324,7 +327,7 @@ def validate_event(
     if not isinstance(code, str) or not code:
         raise EventError("type: required")
     if code not in known_types:
-        raise EventError(f"type: unknown event type '{code[:40]}'")
+        raise EventError(f"type: unknown event type {ascii(code[:40])}")
     occurred = raw.get("occurred_at")
     occurred_at = now.replace(microsecond=0) if occurred is None else None
     if occurred_at is None:

@@ -9,6 +9,11 @@ only with a valid signature.
 
 import hashlib
 import hmac
+import re
+
+# what a site key can look like: anything else is refused before any query
+PUBLIC_KEY_RE = re.compile(r"^prm_pk_[A-Za-z0-9_-]{1,92}$")
+SECRET_KEY_RE = re.compile(r"^prm_sk_[A-Za-z0-9_-]{1,192}$")
 
 
 def hash_key(key):

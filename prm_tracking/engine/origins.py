@@ -13,15 +13,15 @@ def normalize_origin(value):
     """
     if not value or not isinstance(value, str):
         return None
-    parts = urlsplit(value.strip().lower())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value.strip().lower())
+        hostname, port = parts.hostname, parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port out of range
+        return None
+    if parts.scheme not in ("http", "https") or not hostname:
         return None
     default = {"http": 80, "https": 443}[parts.scheme]
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    host = parts.hostname
+    host = hostname
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 

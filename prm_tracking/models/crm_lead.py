@@ -1,9 +1,14 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+from datetime import timedelta
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ..engine import AGE_BANDS, COMPANY_SIZES
+
+_logger = logging.getLogger(__name__)
 
 CONFIRM_SCOPE = "prm-identity-confirmation"
 
@@ -40,6 +45,17 @@ class CrmLead(models.Model):
         "qualification action runs for it.",
     )
 
+    prm_site_id = fields.Many2one(
+        "prm.tracking.site",
+        string="Tracking Site",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The site whose sign-up created this lead.",
+    )
+    prm_confirmation_sent_at = fields.Datetime(
+        string="Confirmation Sent On", readonly=True, copy=False
+    )
     prm_confirmation_url = fields.Char(
         compute="_compute_prm_confirmation_url",
         groups="base.group_system",
@@ -64,12 +80,37 @@ class CrmLead(models.Model):
         return f"{base}/prm/confirm/{self.id}/{self._prm_confirmation_token()}"
 
     def _prm_send_identity_confirmation(self):
-        """Mail the double opt-in link to these unverified leads' addresses."""
+        """Mail the double opt-in link to these unverified leads' addresses,
+        at most the site's hourly cap of confirmation mails (anyone can sign
+        up any address: the cap keeps the site from being used to mail
+        strangers in bulk).  Returns the leads mailed."""
         template = self.env.ref("prm_tracking.mail_template_prm_identity_confirmation")
-        for lead in self.filtered(
-            lambda lead: not lead.prm_identity_verified and lead.email_normalized
-        ):
-            template.sudo().send_mail(lead.id, email_layout_xmlid=False)
+        now = fields.Datetime.now()
+        sent = self.browse()
+        for site in self.prm_site_id:
+            leads = self.filtered(
+                lambda lead, site=site: lead.prm_site_id == site
+                and not lead.prm_identity_verified
+                and lead.email_normalized
+            )
+            recent = self.sudo().search_count(
+                [
+                    ("prm_site_id", "=", site.id),
+                    ("prm_confirmation_sent_at", ">=", now - timedelta(hours=1)),
+                ]
+            )
+            allowed = max(site.confirmation_hourly_limit - recent, 0)
+            if len(leads) > allowed:
+                _logger.warning(
+                    "PRM: %s confirmation mails of site %s not sent (hourly cap)",
+                    len(leads) - allowed,
+                    site.id,
+                )
+            for lead in leads[:allowed]:
+                template.sudo().send_mail(lead.id, email_layout_xmlid=False)
+            leads[:allowed].sudo().write({"prm_confirmation_sent_at": now})
+            sent |= leads[:allowed]
+        return sent
 
     def _prm_verify_identity(self, how):
         """Mark these leads verified (``how`` says by what, in the chatter)
@@ -78,6 +119,17 @@ class CrmLead(models.Model):
         if not leads:
             return leads
         leads.sudo().write({"prm_identity_verified": True})
+        # browsers linked by unsigned sign-ups may be anyone's: from now on
+        # only signed identities link a browser to this person
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE prm_visitor SET lead_id = NULL, partner_id = NULL, "
+                "linked_at = NULL WHERE lead_id = ANY(%s) AND NOT link_verified",
+                leads.ids,
+            )
+        )
+        self.env["prm.visitor"].invalidate_model()
         for lead in leads:
             lead.sudo().message_post(body=how, subtype_xmlid="mail.mt_note")
         self.env["prm.person.queue"].sudo()._enqueue_persons(lead_ids=leads.ids)
@@ -100,9 +152,12 @@ class CrmLead(models.Model):
 
     def _prm_merge_from(self, opportunities):
         self.ensure_one()
-        ids = [lead.id for lead in opportunities if lead.id != self.id]
+        others = opportunities - self
+        ids = others.ids
         if not ids:
             return
+        if any(others.mapped("prm_do_not_track")):
+            self.prm_do_not_track = True  # a forgotten person stays forgotten
         self.env.flush_all()
         for table in ("prm_event", "prm_visitor", "prm_person_queue"):
             self.env.cr.execute(

@@ -16,29 +16,18 @@ import logging
 
 from psycopg2 import Error as PsycopgError
 
-from odoo import api, fields, models
+from odoo import api, fields, models, sql_db
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL, email_normalize
 
 from ..engine import EventError, bot_reason, validate_event
-from ..engine.events import parse_datetime
+from ..engine.events import is_valid_text, parse_datetime
 from ..engine.keys import identity_verified
 from ..tools.event_rows import insert_events
 from ..tools.privacy import untrackable
 from .prm_event import PUBLIC_ORIGINS
 
 _logger = logging.getLogger(__name__)
-
-STITCHING_TYPES = ("identify", "registration")
-# a known visitor's row is rewritten only when its span really changes: an
-# earlier first hit, or a last hit 30+ minutes later (a new session), or a new
-# claimed email; most hits of a browsing session are then a pure insert
-VISITOR_STALE = SQL(
-    "(EXCLUDED.first_seen < prm_visitor.first_seen "
-    "OR EXCLUDED.last_seen > prm_visitor.last_seen + interval '30 minutes' "
-    "OR (EXCLUDED.claimed_email IS NOT NULL "
-    "AND EXCLUDED.claimed_email IS DISTINCT FROM prm_visitor.claimed_email))"
-)
 
 
 def odoo_email(value):
@@ -51,6 +40,25 @@ class PrmIngest(models.AbstractModel):
 
     _name = "prm.ingest"
     _description = "PRM Event Ingestion"
+
+    @api.model
+    def _read_committed(self):
+        """Run the rest of this request in a fresh READ COMMITTED transaction.
+
+        Ingestion only appends (idempotently) and reads: under READ COMMITTED
+        a request that meets a row another request just inserted or updated
+        waits for it and goes on, where Odoo's REPEATABLE READ would fail with
+        a serialization error and replay the whole batch after a back-off.
+        Only the public controllers and the pixel job call this, at the start
+        of their work (nothing written yet); in tests (one shared transaction)
+        it does nothing.  Returns whether it switched."""
+        cr = self.env.cr
+        if type(cr) is not sql_db.Cursor:
+            return False
+        self.env.invalidate_all()
+        cr.rollback()
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        return True
 
     @api.model
     def _ingest(
@@ -96,6 +104,11 @@ class PrmIngest(models.AbstractModel):
                 )
             except EventError as exc:
                 report["rejected"].append(_rejection(index, raw, str(exc)))
+                continue
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                # what the validation did not foresee still rejects one event
+                _logger.warning("PRM event %s refused", index, exc_info=True)
+                report["rejected"].append(_rejection(index, raw, "invalid event"))
                 continue
             event["index"] = index
             event["verified"] = bool(event["email"]) and (
@@ -301,11 +314,12 @@ class PrmIngest(models.AbstractModel):
         return len(stored)
 
     @api.model
-    def _drop_untrackable(self, events):
-        """Events of blacklisted emails and do-not-track persons are not kept."""
-        emails = sorted({e["email"] for e in events if e["email"]})
+    def _untrackable_emails(self, emails):
+        """The normalized emails among ``emails`` that must not be tracked:
+        blacklisted, or of a do-not-track contact or lead."""
+        emails = sorted(e for e in emails if e)
         if not emails:
-            return events
+            return set()
         self.env.cr.execute(
             SQL(
                 """
@@ -320,8 +334,13 @@ class PrmIngest(models.AbstractModel):
                 emails=emails,
             )
         )
-        blocked = {row[0] for row in self.env.cr.fetchall()}
-        return [e for e in events if e["email"] not in blocked]
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _drop_untrackable(self, events):
+        """Events of blacklisted emails and do-not-track persons are not kept."""
+        blocked = self._untrackable_emails({e["email"] for e in events})
+        return [e for e in events if e["email"] not in blocked] if blocked else events
 
     @api.model
     def _drop_untrackable_visitors(self, events, visitors):
@@ -398,69 +417,58 @@ class PrmIngest(models.AbstractModel):
 
     @api.model
     def _upsert_visitors(self, events, site, company, now):
-        """Insert or touch the batch's visitors;
-        {token: [id, partner, lead, do_not_track]}.
+        """Insert the batch's new visitors; {token: [id, partner, lead,
+        do_not_track]} of all its visitors.
 
-        An unsigned identity's email is kept on its visitor (``claimed_email``),
-        never used to find a person."""
+        Existing visitor rows are only read, never locked or written: their
+        span (first and last seen) and claimed email are the person queue
+        job's to update, so concurrent requests about the same visitor never
+        contend on its row."""
         spans = {}
         for event in events:
             token = event["visitor"]
             if token:
-                first, last, claimed = spans.get(
-                    token, (event["occurred_at"], event["occurred_at"], None)
-                )
-                if event["email"] and not event["verified"]:
-                    claimed = event["email"]
+                first, last = spans.get(token, (event["occurred_at"],) * 2)
                 spans[token] = (
                     min(first, event["occurred_at"]),
                     max(last, event["occurred_at"]),
-                    claimed,
                 )
         if not spans:
             return {}
         uid = self.env.uid
         values = SQL(", ").join(
             SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
                 token,
                 site.id,
                 company.id,
                 first,
                 last,
-                claimed,
                 uid,
                 uid,
                 now,
                 now,
             )
-            for token, (first, last, claimed) in sorted(spans.items())
+            for token, (first, last) in sorted(spans.items())
         )
         self.env.cr.execute(
             SQL(
                 """
-            WITH up AS (
+            WITH new AS (
                 INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
-                    last_seen, claimed_email, create_uid, write_uid, create_date,
-                    write_date, do_not_track)
+                    last_seen, create_uid, write_uid, create_date, write_date,
+                    do_not_track)
                 VALUES %(values)s
-                ON CONFLICT (site_id, token) DO UPDATE
-                   SET first_seen = LEAST(prm_visitor.first_seen, EXCLUDED.first_seen),
-                       last_seen = GREATEST(prm_visitor.last_seen, EXCLUDED.last_seen),
-                       claimed_email = COALESCE(EXCLUDED.claimed_email,
-                                                prm_visitor.claimed_email),
-                       write_date = EXCLUDED.write_date
-                 WHERE %(stale)s
+                ON CONFLICT (site_id, token) DO NOTHING
                 RETURNING token, id, partner_id, lead_id, do_not_track
             )
-            SELECT token, id, partner_id, lead_id, do_not_track FROM up
+            SELECT token, id, partner_id, lead_id, do_not_track FROM new
              UNION ALL
             SELECT token, id, partner_id, lead_id, do_not_track FROM prm_visitor
              WHERE site_id = %(site)s AND token = ANY(%(tokens)s)
-               AND token NOT IN (SELECT token FROM up)
+               AND token NOT IN (SELECT token FROM new)
                 """,
                 values=values,
-                stale=VISITOR_STALE,
                 site=site.id,
                 tokens=sorted(spans),
             )
@@ -510,14 +518,14 @@ class PrmIngest(models.AbstractModel):
 
 
 def _rejection(index, raw, error):
+    """One line of the report's ``rejected``: the id is echoed only when it is
+    printable text (the answer must always encode)."""
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     if isinstance(raw_id, int) and not isinstance(raw_id, bool):
         raw_id = str(raw_id)
-    return {
-        "index": index,
-        "id": raw_id[:128] if isinstance(raw_id, str) else None,
-        "error": error,
-    }
+    if not isinstance(raw_id, str) or not is_valid_text(raw_id):
+        raw_id = None
+    return {"index": index, "id": raw_id[:128] if raw_id else None, "error": error}
 
 
 def _utm_insert(kind, names, uid, now):

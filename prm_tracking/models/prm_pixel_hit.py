@@ -80,7 +80,8 @@ class PrmPixelHit(models.Model):
             return bool(bound) and queued >= bound
 
     def _refresh_gauge(self, dbname):
-        self.env.cr.execute("SELECT count(*) FROM prm_pixel_hit WHERE error IS NULL")
+        # failed hits count too: they stay until retention deletes them
+        self.env.cr.execute("SELECT count(*) FROM prm_pixel_hit")
         queued = self.env.cr.fetchone()[0]
         param = self.env["ir.config_parameter"].sudo().get_param(QUEUE_MAX_PARAM)
         try:
@@ -163,6 +164,10 @@ class PrmPixelHit(models.Model):
         )
         queued = self.env.cr.fetchone()[0]
         while True:
+            if self.env.context.get("ir_cron_progress_id"):
+                # each batch in a READ COMMITTED transaction of its own, like
+                # the requests it shares visitors with
+                self.env["prm.ingest"]._read_committed()
             self.env.cr.execute(
                 SQL(
                     """

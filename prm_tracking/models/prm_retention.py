@@ -13,6 +13,7 @@ from ..tools.cron import commit_cron_batch
 _logger = logging.getLogger(__name__)
 
 PURGE_BATCH = 10000
+FAILED_HITS_DAYS = 30  # pixel hits that could not be stored are kept this long
 METRICS_BATCH = 5000
 RETENTION_PARAM = "prm_tracking.retention_days"
 DEFAULT_RETENTION_DAYS = 730
@@ -75,7 +76,7 @@ class PrmRetention(models.AbstractModel):
             SQL(
                 "DELETE FROM prm_pixel_hit "
                 "WHERE error IS NOT NULL AND received_at < %s",
-                cutoff,
+                max(cutoff, fields.Datetime.now() - timedelta(days=FAILED_HITS_DAYS)),
             )
         )
         self.env.cr.execute(
@@ -127,12 +128,21 @@ class PrmRetention(models.AbstractModel):
 
     @api.model
     def _forget(self, leads=None, partners=None):
-        """Erase every event of these persons (set-based), mark them and their
-        browsers do-not-track (so a later identify or page view of theirs is
-        dropped) and drop their queued pixel hits.  Returns the number of
-        events deleted."""
+        """Erase every event of these persons (set-based), also those that only
+        carry one of their emails, mark them and their browsers do-not-track
+        (so a later identify or page view of theirs is dropped) and drop their
+        queued pixel hits and queue rows.  Returns the number of events
+        deleted."""
         lead_ids = list(leads.ids) if leads else []
         partner_ids = list(partners.ids) if partners else []
+        emails = sorted(
+            {
+                email
+                for email in (leads.mapped("email_normalized") if leads else [])
+                + (partners.mapped("email_normalized") if partners else [])
+                if email
+            }
+        )
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -155,13 +165,26 @@ class PrmRetention(models.AbstractModel):
             DELETE FROM prm_event e
              WHERE e.lead_id = ANY(%(leads)s) OR e.partner_id = ANY(%(partners)s)
                 OR e.visitor_id = ANY(%(visitors)s)
+                OR (e.lead_id IS NULL AND e.partner_id IS NULL
+                    AND e.payload ->> 'email' = ANY(%(emails)s))
                 """,
                 leads=lead_ids,
                 partners=partner_ids,
                 visitors=visitor_ids,
+                emails=emails,
             )
         )
         count = self.env.cr.rowcount
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE prm_visitor SET claimed_email = NULL
+             WHERE claimed_email = ANY(%(emails)s);
+            DELETE FROM prm_person_queue WHERE email = ANY(%(emails)s)
+                """,
+                emails=emails,
+            )
+        )
         if visitors:
             self.env.cr.execute(
                 SQL(

@@ -7,7 +7,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from ..engine.keys import hash_key
+from ..engine.keys import PUBLIC_KEY_RE, SECRET_KEY_RE, hash_key
 from ..engine.origins import normalize_origin, origin_allowed
 
 PUBLIC_PREFIX = "prm_pk_"
@@ -75,6 +75,12 @@ class PrmTrackingSite(models.Model):
         "verified (until then no qualification action reaches outside): by a "
         "later signed identify or a salesperson, or also by a click on a "
         "confirmation link mailed to the address (double opt-in).",
+    )
+    confirmation_hourly_limit = fields.Integer(
+        default=100,
+        help="Most confirmation mails (double opt-in) sent per hour for this "
+        "site's sign-ups; the others wait for a signed identify or a "
+        "salesperson.",
     )
     rate_limit = fields.Integer(
         string="API Rate Limit",
@@ -206,11 +212,7 @@ class PrmTrackingSite(models.Model):
     @api.model
     def _authenticate_secret(self, key):
         """The active site whose secret key is ``key`` (sudo), else empty."""
-        if (
-            not isinstance(key, str)
-            or not key.startswith(SECRET_PREFIX)
-            or len(key) > 200
-        ):
+        if not isinstance(key, str) or not SECRET_KEY_RE.match(key):
             return self.browse()
         digest = hash_key(key)
         site = self.sudo().search([("secret_key_hash", "=", digest)], limit=1)
@@ -221,11 +223,7 @@ class PrmTrackingSite(models.Model):
     @api.model
     def _from_public_key(self, key):
         """The active site with this public key (sudo), else empty."""
-        if (
-            not isinstance(key, str)
-            or not key.startswith(PUBLIC_PREFIX)
-            or len(key) > 100
-        ):
+        if not isinstance(key, str) or not PUBLIC_KEY_RE.match(key):
             return self.browse()
         site_id = self._site_id_by_public_key(key)
         return self.sudo().browse(site_id) if site_id else self.browse()

@@ -29,6 +29,11 @@ class PrmVisitor(models.Model):
         help="The email this browser gave without a valid identity signature: "
         "kept as said, never used to reach a person.",
     )
+    link_verified = fields.Boolean(
+        readonly=True,
+        help="Linked by a signed (or trusted) identity; an unsigned sign-up's "
+        "link is dropped when its lead gets verified.",
+    )
     linked_at = fields.Datetime(
         readonly=True,
         index="btree_not_null",

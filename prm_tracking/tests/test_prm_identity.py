@@ -114,6 +114,58 @@ class TestPrmIdentity(HttpCase, PrmIngestCommon):
         self.assertTrue(lead.prm_identity_verified)
         self.assertIn("verified", lead.message_ids[0].body)
 
+    def test_pre_registered_browser_loses_its_link(self):
+        """An attacker's unsigned sign-up of someone's new address links only
+        the attacker's browser; once the real person signs, that link is
+        dropped and the attacker's events no longer reach the lead."""
+        email = "victim@example.com"
+        self.collect([self._event("registration", visitor="v-attacker", email=email)])
+        lead = self.env["crm.lead"].search([("email_normalized", "=", email)])
+        attacker = self.env["prm.visitor"].search([("token", "=", "v-attacker")])
+        self.assertEqual(attacker.lead_id, lead)
+        signature = sign_identity(self.secret, email)
+        self.collect(
+            [
+                self._event(
+                    "identify", visitor="v-victim", email=email, signature=signature
+                ),
+                # an unsigned identify of the same browser in the same batch
+                self._event("identify", visitor="v-victim", email="x@example.com"),
+            ]
+        )
+        self.assertTrue(lead.prm_identity_verified)
+        self.assertFalse(attacker.lead_id)
+        victim = self.env["prm.visitor"].search([("token", "=", "v-victim")])
+        self.assertEqual((victim.lead_id, victim.link_verified), (lead, True))
+        before = lead.prm_event_count
+        self.collect([self._event("email_click", visitor="v-attacker")])
+        self.assertEqual(lead.prm_event_count, before)
+
+    def test_confirmation_mails_are_capped(self):
+        """A double opt-in site mails at most its hourly cap of confirmations."""
+        self.site.write(
+            {"identity_verification": "double_opt_in", "confirmation_hourly_limit": 2}
+        )
+        self.collect(
+            [
+                self._event(
+                    "registration", visitor=f"v-cap{i}", email=f"cap{i}@example.com"
+                )
+                for i in range(4)
+            ]
+        )
+        leads = self.env["crm.lead"].search(
+            [("email_normalized", "like", "cap%@example.com")]
+        )
+        self.assertEqual(len(leads), 4)
+        self.assertEqual(len(leads.filtered("prm_confirmation_sent_at")), 2)
+        self.assertEqual(
+            self.env["mail.mail"].search_count(
+                [("email_to", "like", "cap%@example.com")]
+            ),
+            2,
+        )
+
     def test_salesperson_verifies(self):
         """A salesperson's 'Mark as verified' verifies an unverified lead."""
         lead = self.env["crm.lead"].create(

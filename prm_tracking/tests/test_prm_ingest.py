@@ -1,10 +1,12 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import PrmIngestCommon
 
@@ -285,14 +287,52 @@ class TestPrmIngest(PrmIngestCommon):
         self.assertEqual(report["accepted"], 1)
         self.assertEqual(len(self.site_events()), 1)
 
+    def test_failing_queue_row_is_kept_apart(self):
+        """A queue row that cannot be applied keeps its error and is skipped;
+        the others are applied; Retry applies it once the cause is gone."""
+        Queue = type(self.env["prm.person.queue"])
+        real = Queue._create_leads
+
+        def failing(queue, rows, events):
+            if any(r[5] == "boom@example.com" for r in rows):
+                raise ValueError("broken for the test")
+            return real(queue, rows, events)
+
+        with (
+            patch.object(Queue, "_create_leads", failing),
+            mute_logger("odoo.addons.prm_tracking.models.prm_person_queue"),
+        ):
+            self.ingest(
+                [
+                    self._event("identify", email="boom@example.com"),
+                    self._event("identify", email="fine@example.com"),
+                ]
+            )
+            self.apply_queue()  # a second run skips the failed row
+        Lead = self.env["crm.lead"]
+        self.assertTrue(Lead.search([("email_normalized", "=", "fine@example.com")]))
+        self.assertFalse(Lead.search([("email_normalized", "=", "boom@example.com")]))
+        failed = self.env["prm.person.queue"].search([("error", "!=", False)])
+        self.assertEqual(failed.email, "boom@example.com")
+        self.assertIn("broken for the test", failed.error)
+        failed.action_retry()
+        self.apply_queue()
+        self.assertTrue(Lead.search([("email_normalized", "=", "boom@example.com")]))
+        self.assertFalse(self.env["prm.person.queue"].search([]))
+
     def test_visitor_span(self):
-        """Visitor first/last seen follow its hits, refreshed per 30-minute session."""
+        """Visitor first/last seen follow its hits, kept by the queue's job."""
         noon = datetime(2026, 6, 15, 12, 0, 0)
         with freeze_time(noon + timedelta(hours=3)):
             self.ingest([self._event(visitor="v-span", at=noon)])
             visitor = self.env["prm.visitor"].search([("token", "=", "v-span")])
-            self.ingest([self._event(visitor="v-span", at=noon + timedelta(minutes=5))])
-            self.assertEqual(visitor.last_seen, noon)  # same session: row untouched
+            self.ingest(
+                [self._event(visitor="v-span", at=noon + timedelta(minutes=5))],
+                apply=False,
+            )
+            self.assertEqual(visitor.last_seen, noon)  # the request leaves the row
+            self.apply_queue()
+            self.assertEqual(visitor.last_seen, noon + timedelta(minutes=5))
             self.ingest([self._event(visitor="v-span", at=noon + timedelta(hours=1))])
             self.assertEqual(visitor.last_seen, noon + timedelta(hours=1))
             self.ingest(

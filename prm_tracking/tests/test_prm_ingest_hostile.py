@@ -63,6 +63,42 @@ class TestPrmIngestHostile(HttpCase, PrmIngestCommon):
         )
         self.assertEqual(len(self.site_events()), 1)
 
+    def test_broken_urls_keys_and_ids(self):
+        """Regressions: an unclosed IPv6 bracket in a URL or Origin, a key or
+        an echoed id with NUL or a lone surrogate, an odd confirmation token:
+        clear answers, never a 5xx."""
+        bad = [
+            '{"id": "u1", "type": "page_view", "url": "http://[x"}',
+            '{"id": "u2", "type": "page_view", "referrer": "https://[::1"}',
+            '{"id": "\\ud800", "type": "page_view", "url": "x"}',
+            '{"id": "u4", "type": "\\ud800"}',
+        ]
+        response = self.post_raw(self._valid_and(*bad))
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(response.json()["accepted"], 1)
+        self.assertEqual(len(response.json()["rejected"]), 4)
+        self.assertIsNone(response.json()["rejected"][2]["id"])
+        for origin in ("http://[x", "https://www.example.com:99999"):
+            response = self.url_open(
+                COLLECT,
+                data=json.dumps(
+                    {"public_key": self.site.public_key, "events": [self._event()]}
+                ),
+                headers={"Content-Type": "text/plain", "Origin": origin},
+            )
+            self.assertEqual(response.status_code, 403)
+        for key in ("prm_pk_\u0000", "prm_pk_\ud800", "prm_pk_%"):
+            response = self.url_open(
+                COLLECT,
+                data=json.dumps({"public_key": key, "events": []}),
+                headers={
+                    "Content-Type": "text/plain",
+                    "Origin": "https://www.example.com",
+                },
+            )
+            self.assertEqual(response.status_code, 401, key)
+        self.assertEqual(self.url_open("/prm/confirm/1/%C3%A9").status_code, 404)
+
     def test_deeply_nested_body_is_400(self):
         """A body nested past any parser's depth answers 400, stores nothing."""
         deep = b'{"events": [' + b"[" * 50000 + b"]" * 50000 + b"]}"

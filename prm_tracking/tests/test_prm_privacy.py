@@ -102,6 +102,35 @@ class TestPrmPrivacy(PrmIngestCommon):
         )
         self.assertEqual((partner.prm_event_count, lead.prm_event_count), (0, 0))
 
+    def test_forget_erases_claims_of_the_email(self):
+        """Forget also erases anonymous events and visitor claims that only
+        carry the person's email, and what is queued for it."""
+        self.ingest(
+            [
+                self._event(
+                    "email_click", visitor="v-claim", email="prospect@example.com"
+                )
+            ],
+            origin="browser",
+            apply=False,
+        )
+        self.assertTrue(self.env["prm.person.queue"].search([("email", "!=", False)]))
+        self.apply_queue()
+        visitor = self.env["prm.visitor"].search([("token", "=", "v-claim")])
+        self.assertEqual(visitor.claimed_email, "prospect@example.com")
+        self.lead.with_user(self.sales_manager).action_prm_forget()
+        self.assertFalse(visitor.event_ids)
+        self.assertFalse(visitor.claimed_email)
+
+    def test_merge_keeps_do_not_track(self):
+        """Merging a forgotten lead into another keeps the person untracked."""
+        other = self.env["crm.lead"].create(
+            {"name": "Other", "email_from": "prospect@example.com"}
+        )
+        self.lead.with_user(self.sales_manager).action_prm_forget()
+        survivor = (self.lead | other)._merge_opportunity(auto_unlink=True)
+        self.assertTrue(survivor.prm_do_not_track)
+
     def test_forget_needs_manager(self):
         """A salesperson cannot erase engagement."""
         self._old_events(self.lead, 1, 1)
