@@ -12,7 +12,9 @@ queue job's, which runs one at a time, so concurrent requests never contend
 on a person and never create one twice.
 """
 
+import functools
 import logging
+from datetime import timedelta
 
 from psycopg2 import Error as PsycopgError
 
@@ -29,9 +31,13 @@ from .prm_event import PUBLIC_ORIGINS
 
 _logger = logging.getLogger(__name__)
 
+VISITOR_SESSION = timedelta(minutes=30)
 
+
+@functools.lru_cache(maxsize=8192)
 def odoo_email(value):
-    """Odoo's own normalization (what ``email_normalized`` holds)."""
+    """Odoo's own normalization (what ``email_normalized`` holds); cached, as
+    a batch often names the same people many times."""
     return email_normalize(value) or None
 
 
@@ -142,7 +148,9 @@ class PrmIngest(models.AbstractModel):
         # dropped for privacy count as accepted: never reveal who is known
         report["accepted"] = len(stored) + (valid - len(clean))
         report["duplicates"] = len(clean) - len(stored) - refused
-        self.env["prm.person.queue"]._enqueue_ingested(stored, company)
+        self.env["prm.person.queue"]._enqueue_ingested(
+            stored, company, {v[0] for v in visitors.values() if v[4]}
+        )
         self.env["prm.event"].invalidate_model()
         self.env["prm.visitor"].invalidate_model()
         return report
@@ -418,7 +426,7 @@ class PrmIngest(models.AbstractModel):
     @api.model
     def _upsert_visitors(self, events, site, company, now):
         """Insert the batch's new visitors; {token: [id, partner, lead,
-        do_not_track]} of all its visitors.
+        do_not_track, span stale]} of all its visitors.
 
         Existing visitor rows are only read, never locked or written: their
         span (first and last seen) and claimed email are the person queue
@@ -460,11 +468,13 @@ class PrmIngest(models.AbstractModel):
                     do_not_track)
                 VALUES %(values)s
                 ON CONFLICT (site_id, token) DO NOTHING
-                RETURNING token, id, partner_id, lead_id, do_not_track
+                RETURNING token, id, partner_id, lead_id, do_not_track,
+                          NULL::timestamp AS first_seen, NULL::timestamp AS last_seen
             )
-            SELECT token, id, partner_id, lead_id, do_not_track FROM new
+            SELECT * FROM new
              UNION ALL
-            SELECT token, id, partner_id, lead_id, do_not_track FROM prm_visitor
+            SELECT token, id, partner_id, lead_id, do_not_track, first_seen,
+                   last_seen FROM prm_visitor
              WHERE site_id = %(site)s AND token = ANY(%(tokens)s)
                AND token NOT IN (SELECT token FROM new)
                 """,
@@ -473,7 +483,16 @@ class PrmIngest(models.AbstractModel):
                 tokens=sorted(spans),
             )
         )
-        return {row[0]: list(row[1:]) for row in self.env.cr.fetchall()}
+        visitors = {}
+        for token, *values, first_seen, last_seen in self.env.cr.fetchall():
+            first, last = spans[token]
+            # the job brings an existing visitor's span up to date when the
+            # batch starts earlier or ends a session (30 minutes) later
+            stale = bool(first_seen) and (
+                first < first_seen or last > last_seen + VISITOR_SESSION
+            )
+            visitors[token] = [*values, stale]
+        return visitors
 
     @api.model
     def _find_persons(self, emails, company):

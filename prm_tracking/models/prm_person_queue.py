@@ -62,14 +62,13 @@ class PrmPersonQueue(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _enqueue_ingested(self, stored, company):
+    def _enqueue_ingested(self, stored, company, visitors=()):
         """Queue what the job must do for events just stored by ingestion:
-        ``stored`` is ``[(clean event, row id, row)]``."""
-        persons, visitors = set(), set()
+        ``stored`` is ``[(clean event, row id, row)]``, ``visitors`` the ids
+        of visitors whose span the job must bring up to date."""
+        persons = set()
         identities = []
         for event, row_id, row in stored:
-            if row["visitor_id"]:
-                visitors.add(row["visitor_id"])
             attached = bool(row["lead_id"] or row["partner_id"])
             if attached:
                 persons.add((row["lead_id"], row["partner_id"]))

@@ -321,19 +321,20 @@ class TestPrmIngest(PrmIngestCommon):
         self.assertFalse(self.env["prm.person.queue"].search([]))
 
     def test_visitor_span(self):
-        """Visitor first/last seen follow its hits, kept by the queue's job."""
+        """Visitor first/last seen follow its hits per 30-minute session, kept
+        by the queue's job (requests never write an existing visitor)."""
         noon = datetime(2026, 6, 15, 12, 0, 0)
         with freeze_time(noon + timedelta(hours=3)):
             self.ingest([self._event(visitor="v-span", at=noon)])
             visitor = self.env["prm.visitor"].search([("token", "=", "v-span")])
+            self.ingest([self._event(visitor="v-span", at=noon + timedelta(minutes=5))])
+            self.assertEqual(visitor.last_seen, noon)  # same session: row untouched
             self.ingest(
-                [self._event(visitor="v-span", at=noon + timedelta(minutes=5))],
+                [self._event(visitor="v-span", at=noon + timedelta(hours=1))],
                 apply=False,
             )
             self.assertEqual(visitor.last_seen, noon)  # the request leaves the row
             self.apply_queue()
-            self.assertEqual(visitor.last_seen, noon + timedelta(minutes=5))
-            self.ingest([self._event(visitor="v-span", at=noon + timedelta(hours=1))])
             self.assertEqual(visitor.last_seen, noon + timedelta(hours=1))
             self.ingest(
                 [

@@ -48,33 +48,41 @@ def _returning(returning):
 def insert_events(cr, rows, uid, now, returning=("id", "lead_id", "partner_id")):
     """Insert ``rows`` (dicts of :data:`EVENT_COLUMNS`; a missing key is NULL,
     ``payload`` a dict) idempotently, in one statement; return the stored
-    rows' ``returning`` columns (replays store nothing)."""
+    rows' ``returning`` columns (replays store nothing).  The values go as one
+    array per column (``unnest``): a short statement whatever the batch."""
     if not rows:
         return []
+    unknown = set().union(*rows) - set(EVENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not prm_event columns: {sorted(unknown)}")
     columns = list(EVENT_COLUMNS)
-    values = []
-    for row in rows:
-        unknown = set(row) - set(EVENT_COLUMNS)
-        if unknown:
-            raise ValueError(f"not prm_event columns: {sorted(unknown)}")
-        cells = []
-        for name in columns:
-            value = row.get(name)
-            if name == "payload" and value is not None:
-                value = json.dumps(value, ensure_ascii=False, allow_nan=False)
-            elif name == "is_bot":
-                value = bool(value)
-            cells.append(SQL("%s::%s", value, SQL(EVENT_COLUMNS[name])))
-        cells.extend(SQL("%s", value) for value in (uid, uid, now, now))
-        values.append(SQL("(%s)", SQL(", ").join(cells)))
+    arrays = []
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        if name == "payload":
+            values = [
+                None
+                if value is None
+                else json.dumps(value, ensure_ascii=False, allow_nan=False)
+                for value in values
+            ]
+        elif name == "is_bot":
+            values = [bool(value) for value in values]
+        arrays.append(SQL("%s::%s[]", values, SQL(EVENT_COLUMNS[name])))
     cr.execute(
         SQL(
-            "INSERT INTO prm_event (%s) VALUES %s ON CONFLICT DO NOTHING %s",
-            SQL(", ").join(
-                SQL.identifier(name) for name in columns + list(AUDIT_COLUMNS)
-            ),
-            SQL(", ").join(values),
-            _returning(returning),
+            """
+        INSERT INTO prm_event (%(columns)s, create_uid, write_uid, create_date,
+                               write_date)
+        SELECT t.*, %(uid)s, %(uid)s, %(now)s, %(now)s
+          FROM unnest(%(arrays)s) AS t(%(columns)s)
+        ON CONFLICT DO NOTHING %(returning)s
+            """,
+            columns=SQL(", ").join(SQL.identifier(name) for name in columns),
+            arrays=SQL(", ").join(arrays),
+            uid=uid,
+            now=now,
+            returning=_returning(returning),
         )
     )
     return cr.fetchall() if returning else []
