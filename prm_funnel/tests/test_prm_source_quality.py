@@ -241,6 +241,37 @@ class TestPrmSourceQuality(PrmCommon):
             self.env["prm.acquisition.cost"].with_user(granted).search_count([])
         )
 
+    def test_analyses_private_to_their_creator(self):
+        """Another user (a salesperson, another manager) neither finds nor
+        reads a manager's analysis, its lines or its PDF."""
+        lines, analysis = self._analysis(user=self.sales_manager)
+        other_manager = new_test_user(
+            self.env,
+            login="prm_other_manager",
+            groups="sales_team.group_sale_manager",
+        )
+        incidence = (
+            self.env["prm.cost.incidence"].with_user(self.sales_manager).create({})
+        )
+        for user in (self.salesman, other_manager):
+            for record in (analysis, next(iter(lines.values()))):
+                self.assertFalse(
+                    record.with_user(user).search_count([("id", "=", record.id)])
+                )
+                with self.assertRaises(AccessError):
+                    record.with_user(user).read(["create_uid"])
+            with self.assertRaises(Exception) as caught:  # QWeb wraps it
+                self.env["ir.actions.report"].with_user(user)._render_qweb_html(
+                    "prm_funnel.report_prm_source_quality", analysis.ids
+                )
+            self.assertIsInstance(
+                caught.exception.__cause__ or caught.exception, AccessError
+            )
+        self.assertFalse(
+            incidence.with_user(other_manager).search_count([("id", "=", incidence.id)])
+        )
+        self.assertEqual(analysis.with_user(self.sales_manager).leads, analysis.leads)
+
     def test_printable_report(self):
         """The source quality report prints the ranked lines with intervals."""
         _lines, analysis = self._analysis()

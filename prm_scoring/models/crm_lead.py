@@ -390,38 +390,67 @@ class CrmLead(models.Model):
     def _prm_qualify(self):
         """Apply the company's qualification rules to open leads (new,
         nurturing): per rule, one search among the leads no earlier rule took;
-        only leads whose state changes run the rule's actions.  Leads of an
-        unverified identity (an unsigned website sign-up) wait until they
-        are verified."""
+        only leads whose state changes run the rule's actions.
+
+        Rules never touch won or lost deals, leads sales accepted, or leads
+        of an unverified identity (an unsigned website sign-up: they wait
+        until verified).  A rule acts on the leads marketing still owns
+        (leads, and opportunities with no salesperson in their team's first
+        stage) unless its scope includes the sales pipeline, and leaves the
+        leads created before the company's first scoring rule set alone
+        unless it opts them in."""
         ids = [i for i in self.ids if i]
         if not ids:
             return
-        self.flush_model(["company_id", "active", "prm_qualification"])
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
-            SELECT COALESCE(company_id, %s), array_agg(id), array_agg(prm_qualification)
-              FROM crm_lead
-             WHERE %s AND active AND prm_qualification IN %s
-               AND prm_identity_verified IS NOT FALSE
+            SELECT COALESCE(l.company_id, %(company)s), array_agg(l.id),
+                   array_agg(l.prm_qualification),
+                   -- marketing still owns it: a lead, or an opportunity with no
+                   -- salesperson still in its team's first stage
+                   array_agg(l.type = 'lead' OR (l.user_id IS NULL AND (
+                       l.stage_id IS NULL OR l.stage_id = (
+                           SELECT s.id FROM crm_stage s
+                            WHERE s.team_id IS NULL OR s.team_id = l.team_id
+                         ORDER BY s.sequence, s.id LIMIT 1)))),
+                   -- created before the company's first scoring rule set
+                   array_agg(l.create_date < COALESCE((
+                       SELECT min(r.create_date) FROM prm_scoring_ruleset r
+                        WHERE r.company_id = COALESCE(l.company_id, %(company)s)),
+                       'infinity'))
+              FROM crm_lead l
+         LEFT JOIN crm_stage st ON st.id = l.stage_id
+             WHERE %(ids)s AND l.active AND l.prm_qualification IN %(open)s
+               AND l.prm_identity_verified IS NOT FALSE
+               AND NOT COALESCE(st.is_won, false)
           GROUP BY 1
                 """,
-                self.env.company.id,
-                ids_condition(SQL("id"), ids),
-                OPEN_STATES,
+                company=self.env.company.id,
+                ids=ids_condition(SQL("l.id"), ids),
+                open=OPEN_STATES,
             )
         )
         Rule = self.env["prm.qualification.rule"].sudo()
         Lead = self.sudo().with_context(active_test=False)
         moves = []
-        for company_id, lead_ids, states in self.env.cr.fetchall():
+        for company_id, lead_ids, states, marketing, existing in self.env.cr.fetchall():
             state_of = dict(zip(lead_ids, states, strict=True))
+            owned = dict(zip(lead_ids, marketing, strict=True))
+            older = dict(zip(lead_ids, existing, strict=True))
             remaining = set(lead_ids)
             for rule in Rule._rules_for(self.env["res.company"].browse(company_id)):
-                if not remaining:
-                    break
-                found = Lead.search(rule._match_domain() + ids_domain(remaining)).ids
-                matched = [i for i in found if i in remaining]
+                eligible = {
+                    i
+                    for i in remaining
+                    if (owned[i] or rule.scope == "pipeline")
+                    and (not older[i] or rule.include_existing)
+                }
+                if not eligible:
+                    continue
+                found = Lead.search(rule._match_domain() + ids_domain(eligible)).ids
+                matched = [i for i in found if i in eligible]
                 remaining.difference_update(matched)
                 movers = [i for i in matched if state_of[i] != rule.state]
                 if movers:

@@ -32,6 +32,24 @@ class PrmQualificationRule(models.Model):
     max_score = fields.Float(string="Score below", help="0 = no upper bound.")
     min_grade = fields.Selection(GRADES, string="Grade at least", help="A is best.")
     domain = fields.Char(string="Also matching", default="[]")
+    scope = fields.Selection(
+        [
+            ("marketing", "Leads marketing still owns"),
+            ("pipeline", "Also opportunities sales own"),
+        ],
+        default="marketing",
+        required=True,
+        string="Acts on",
+        help="Leads marketing still owns: leads, and opportunities with no "
+        "salesperson still in the first stage. Also opportunities sales own: "
+        "any open opportunity, whoever owns it and whatever its stage. Won and "
+        "lost deals, and leads sales accepted, are never touched.",
+    )
+    include_existing = fields.Boolean(
+        string="Also leads older than PRM",
+        help="By default, leads created before the company's first scoring rule "
+        "set are left alone (they come from a pipeline that existed before PRM).",
+    )
     # actions when a lead enters the state
     convert = fields.Boolean(string="Convert to opportunity")
     team_id = fields.Many2one("crm.team", string="Assign team")

@@ -94,6 +94,59 @@ class TestPrmQualification(PrmCommon):
         self.assertEqual(lead.activity_ids.summary, "Call the hot lead")
         self.assertIn("Hot to sales", lead.message_ids.mapped("body")[0])
 
+    def test_never_won_lost_or_sales_pipeline(self):
+        """An eliminate-all rule leaves won deals, lost ones and opportunities
+        a salesperson owns or that passed the first stage alone."""
+        self.rule_hot.active = self.rule_warm.active = False
+        self.rule_cold.max_score = 0  # "score 0 to 0": every lead here
+        stages = self.env["crm.stage"].search([("team_id", "in", [False])])
+        won_stage = stages.filtered("is_won")[:1]
+        first, second = stages.filtered(lambda s: not s.is_won).sorted("sequence")[:2]
+        won = self._lead(type="opportunity", stage_id=won_stage.id)
+        owned = self._lead(type="opportunity", user_id=self.salesman.id)
+        later = self._lead(type="opportunity", user_id=False, stage_id=second.id)
+        lost = self._lead(type="opportunity", user_id=False)
+        lost.action_set_lost()
+        marketing = self._lead(type="opportunity", user_id=False, stage_id=first.id)
+        lead = self._lead(user_id=self.salesman.id)
+        everything = won | owned | later | lost | marketing | lead
+        everything._prm_rescore()
+        self.assertEqual(
+            {rec: rec.prm_qualification for rec in everything},
+            {
+                won: "new",
+                owned: "new",
+                later: "new",
+                lost: "new",
+                marketing: "eliminated",
+                lead: "eliminated",
+            },
+        )
+        self.assertEqual(won.probability, 100)
+        self.assertTrue(owned.active and later.active)
+        # a rule that says so acts on the sales pipeline too, never on won deals
+        self.rule_cold.scope = "pipeline"
+        (won | owned | later)._prm_rescore()
+        self.assertEqual(
+            (won.prm_qualification, owned.prm_qualification, later.prm_qualification),
+            ("new", "eliminated", "eliminated"),
+        )
+
+    def test_leads_older_than_prm_left_alone(self):
+        """Leads created before the company's first rule set are left alone
+        unless the rule opts them in."""
+        old = self._lead()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET create_date = %s WHERE id = %s",
+            ("2020-01-01 00:00:00", old.id),
+        )
+        old.invalidate_recordset(["create_date"])
+        old._prm_rescore()
+        self.assertEqual(old.prm_qualification, "new")
+        self.rule_cold.include_existing = True
+        old._prm_rescore()
+        self.assertEqual(old.prm_qualification, "eliminated")
+
     def test_unverified_identity_waits(self):
         """An unverified lead (unsigned sign-up) is not qualified, converted or
         assigned until it is verified; then the rules run."""

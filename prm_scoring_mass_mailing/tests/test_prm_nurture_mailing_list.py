@@ -35,7 +35,10 @@ class TestPrmNurtureMailingList(PrmCommon):
 
     def _lead(self, **vals):
         return self.env["crm.lead"].create(
-            dict({"name": "N lead", "website": "https://n.example"}, **vals)
+            dict(
+                {"name": "N lead", "type": "lead", "website": "https://n.example"},
+                **vals,
+            )
         )
 
     def test_nurtured_leads_join_the_list(self):

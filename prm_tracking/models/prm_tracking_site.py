@@ -43,6 +43,7 @@ class PrmTrackingSite(models.Model):
         readonly=True, copy=False, index=True, groups="base.group_system"
     )
     secret_key = fields.Char(
+        string="Secret Key (for signatures)",
         readonly=True,
         copy=False,
         groups="base.group_system",

@@ -7,6 +7,7 @@ import json
 import re
 
 from odoo.tests import Form, HttpCase, tagged
+from odoo.tools import mute_logger
 
 from ..engine.keys import sign_identity
 from .common import PrmIngestCommon
@@ -141,6 +142,7 @@ class TestPrmIdentity(HttpCase, PrmIngestCommon):
         self.collect([self._event("email_click", visitor="v-attacker")])
         self.assertEqual(lead.prm_event_count, before)
 
+    @mute_logger("odoo.addons.prm_tracking.models.crm_lead")  # "not sent (cap)"
     def test_confirmation_mails_are_capped(self):
         """A double opt-in site mails at most its hourly cap of confirmations."""
         self.site.write(
