@@ -10,7 +10,9 @@ class PrmCostIncidence(models.TransientModel):
     revenue_basis = fields.Selection(
         selection_add=[("invoices", "Posted customer invoices (untaxed)")],
         ondelete={"invoices": "set default"},
-        default="invoices",
+        default=lambda self: "invoices"
+        if self.env["account.move"].has_access("read")
+        else "won",
     )
 
     def _prm_revenue(self, date_from, date_to):
@@ -18,6 +20,8 @@ class PrmCostIncidence(models.TransientModel):
         company currency, by invoice date."""
         if self.revenue_basis != "invoices":
             return super()._prm_revenue(date_from, date_to)
+        # the sum is read in SQL: only for users who may read invoices
+        self.env["account.move"].check_access("read")
         self.env["account.move"].flush_model()
         self.env.cr.execute(
             SQL(

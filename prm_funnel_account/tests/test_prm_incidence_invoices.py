@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date
 
-from odoo.tests import Form, tagged
+from odoo.exceptions import AccessError
+from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -42,3 +43,18 @@ class TestPrmIncidenceInvoices(AccountTestInvoicingCommon):
         form.revenue_basis = "won"  # no opportunity won in this company
         self.assertEqual(form.revenue, 0.0)
         self.assertFalse(form.has_incidence)
+
+    def test_no_invoice_figures_without_invoice_rights(self):
+        """A cost reader who may not read invoices gets won opportunities by
+        default, and an error (not the invoices' sum) if asking for them."""
+        user = new_test_user(
+            self.env,
+            login="prm_costs_no_invoices",
+            groups="sales_team.group_sale_manager,prm_funnel.group_prm_costs",
+        )
+        wizard = self.env["prm.cost.incidence"].with_user(user).create({"year": 2026})
+        self.assertEqual(wizard.revenue_basis, "won")
+        with self.assertRaises(AccessError):
+            wizard.revenue_basis = "invoices"
+            wizard.flush_recordset()
+            wizard._prm_revenue(date(2026, 1, 1), date(2026, 12, 31))

@@ -8,6 +8,7 @@ import numpy as np
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine import at_snapshots, from_micros, score_batch, to_micros
@@ -16,6 +17,10 @@ from ..engine.pgcopy import parse_binary_copy
 from .crm_lead import ids_condition, pg_array
 
 _logger = logging.getLogger(__name__)
+
+
+# what training computes: never written by anything else
+MODEL_FIELDS = {"params", "calibration", "auc", "brier", "base_rate", "state"}
 
 
 class PrmPropensityModel(models.Model):
@@ -129,15 +134,19 @@ class PrmPropensityModel(models.Model):
         self.check_access("create")
         ruleset = self.env["prm.scoring.ruleset"]._get_active()
         if not ruleset:
-            model = self.sudo().create(
-                {
-                    "state": "not_enough_data",
-                    "message": self.env._(
-                        "The company has no active scoring rule set."
-                    ),
-                    "trained_at": fields.Datetime.now(),
-                    "active": False,
-                }
+            model = (
+                self.sudo()
+                .with_context(prm_training=True)
+                .create(
+                    {
+                        "state": "not_enough_data",
+                        "message": self.env._(
+                            "The company has no active scoring rule set."
+                        ),
+                        "trained_at": fields.Datetime.now(),
+                        "active": False,
+                    }
+                )
             )
         else:
             model = self.sudo()._train(ruleset)
@@ -148,6 +157,23 @@ class PrmPropensityModel(models.Model):
             "view_mode": "form",
             "target": "current",
         }
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """A model is made by training, never by hand: its parameters are
+        what every rescore evaluates."""
+        if not self.env.context.get("prm_training") and any(
+            MODEL_FIELDS & set(vals) for vals in vals_list
+        ):
+            raise UserError(self.env._("Conversion models are made by training."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.context.get("prm_training") and MODEL_FIELDS & set(vals):
+            raise UserError(
+                self.env._("A trained model cannot be changed; train a new one.")
+            )
+        return super().write(vals)
 
     @api.model
     def _train(self, ruleset, now=None):
@@ -181,7 +207,7 @@ class PrmPropensityModel(models.Model):
                 ),
                 active=False,
             )
-            return self.create(vals)
+            return self.with_context(prm_training=True).create(vals).with_env(self.env)
         valid = result["validation"]
         at = data["at"]
         vals.update(
@@ -206,7 +232,7 @@ class PrmPropensityModel(models.Model):
         )
         vals.update(self._pls_comparison(data, result))
         self.search([("company_id", "=", ruleset.company_id.id)]).active = False
-        model = self.create(vals)
+        model = self.with_context(prm_training=True).create(vals).with_env(self.env)
         _logger.info(
             "PRM conversion model for %s: %s snapshots, AUC %.3f, Brier %.4f",
             ruleset.company_id.name,

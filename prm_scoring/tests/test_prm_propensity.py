@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from freezegun import freeze_time
 
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -179,6 +179,18 @@ class TestPrmPropensity(PrmCommon):
         self.assertFalse(model.active)
         self.assertFalse(self.lead_2.prm_conversion_probability)
         self.assertFalse(self.env["prm.propensity.model"]._get_active(self.company_2))
+
+    def test_model_parameters_only_from_training(self):
+        """Nobody (a manager over RPC included) rewrites a model's parameters
+        or makes one by hand: every rescore evaluates them."""
+        with freeze_time(NOON):
+            model = self.env["prm.propensity.model"]._train(self.ruleset, now=NOON)
+        Model = self.env["prm.propensity.model"].with_user(self.sales_manager)
+        with self.assertRaises(UserError):
+            model.with_user(self.sales_manager).write({"params": {"coef": "x"}})
+        with self.assertRaises(UserError):
+            Model.create({"company_id": self.company.id, "params": {}})
+        self.assertEqual(model.state, "trained")
 
     def test_salesman_cannot_train(self):
         """Salespeople read the model card but cannot train models."""

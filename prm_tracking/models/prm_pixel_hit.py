@@ -9,6 +9,7 @@ from collections import defaultdict
 from psycopg2 import Error as PsycopgError
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
 from odoo.tools import SQL
 
@@ -241,6 +242,13 @@ class PrmPixelHit(models.Model):
                 ids,
             )
         )
+
+    def write(self, vals):
+        """Only the error is ever cleared (to retry): a queued hit is
+        ingested as superuser, so what it says is the sender's alone."""
+        if set(vals) - {"error"} or vals.get("error"):
+            raise UserError(self.env._("Queued hits cannot be edited, only retried."))
+        return super().write(vals)
 
     def action_retry(self):
         """Queue failed hits again (after the cause was fixed)."""

@@ -19,12 +19,18 @@ class ResPartner(models.Model):
         return "partner_id"
 
     def action_prm_forget(self):
-        """Erase the events of these contacts and of their leads."""
+        """Erase the events of these contacts and of their leads, in the
+        companies the user works in."""
         leads = (
             self.env["crm.lead"]
             .sudo()
             .with_context(active_test=False)
-            .search([("partner_id", "in", self.ids)])
+            .search(
+                [
+                    ("partner_id", "in", self.ids),
+                    ("company_id", "in", [False, *self.env.companies.ids]),
+                ]
+            )
         )
         self._prm_forget(leads=leads, partners=self)
         return True

@@ -66,6 +66,23 @@ class TestPrmPixelHit(PrmIngestCommon):
         on_lead = self.env["prm.event"].search([("lead_id", "=", self.lead.id)])
         self.assertEqual(on_lead.mapped("origin").count("pixel"), 2)
 
+    @mute_logger("odoo.addons.prm_tracking.models.prm_pixel_hit")
+    def test_queued_hit_cannot_be_rewritten(self):
+        """A manager can retry a failed hit, never rewrite what it says."""
+        self.enqueue()
+        hit = self.Hit.search([], order="id desc", limit=1)
+        manager = self.sales_manager
+        for vals in (
+            {"event": {"id": "x", "email": "ceo@example.com"}},
+            {"company_id": self.company_2.id},
+            {"site_id": self.site_2.id},
+        ):
+            with self.assertRaises(UserError):
+                hit.with_user(manager).write(vals)
+        hit.sudo()._keep_failed(hit.ids, ValueError("boom"))
+        hit.with_user(manager).action_retry()
+        self.assertFalse(hit.error)
+
     def test_replayed_hit_is_a_duplicate(self):
         """The same hit id queued twice is stored once."""
         self.enqueue(id="px-same")

@@ -131,6 +131,23 @@ class TestPrmPrivacy(PrmIngestCommon):
         survivor = (self.lead | other)._merge_opportunity(auto_unlink=True)
         self.assertTrue(survivor.prm_do_not_track)
 
+    def test_forget_partner_stays_in_the_users_companies(self):
+        """Forgetting a contact erases its leads' events only in the companies
+        the user works in."""
+        partner = self.env["res.partner"].create(
+            {"name": "Two Companies", "email": "two@example.com"}
+        )
+        here = self.env["crm.lead"].create({"name": "Here", "partner_id": partner.id})
+        there = self.env["crm.lead"].create(
+            {"name": "There", "partner_id": partner.id, "company_id": self.company_2.id}
+        )
+        self._old_events(here, 1, 1)
+        self._old_events(there, 1, 1)
+        partner.with_user(self.sales_manager).with_context(
+            allowed_company_ids=[self.company.id]
+        ).action_prm_forget()
+        self.assertEqual((here.prm_event_count, there.prm_event_count), (0, 1))
+
     def test_forget_needs_manager(self):
         """A salesperson cannot erase engagement."""
         self._old_events(self.lead, 1, 1)
