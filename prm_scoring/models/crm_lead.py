@@ -523,6 +523,23 @@ class CrmLead(models.Model):
         if rule.state == "eliminated" and rule.lost_reason_id:
             self.action_set_lost(lost_reason_id=rule.lost_reason_id.id)
 
+    def write(self, vals):
+        """A lead lost, restored or moved to another contact changes the
+        scores of the contacts (and companies) it leaves and joins."""
+        if not {"partner_id", "active"} & set(vals):
+            return super().write(vals)
+        before = self.partner_id
+        res = super().write(vals)
+        (before | self.partner_id)._prm_aggregate_scores(fields.Datetime.now())
+        return res
+
+    def unlink(self):
+        """A deleted (or merged) lead no longer counts for its contact."""
+        partners = self.partner_id
+        res = super().unlink()
+        partners.exists()._prm_aggregate_scores(fields.Datetime.now())
+        return res
+
     def _prm_merge_from(self, opportunities):
         """The merged leads' score ledger and qualification moves follow
         them to the lead that stays (before it is rescored)."""

@@ -30,11 +30,13 @@ class ResPartner(models.Model):
     )
 
     def _prm_aggregate_scores(self, now):
-        """Partner scores = those of their best-scored lead (set-based); for a
-        company, over its own leads and its contacts' leads."""
+        """Partner scores = those of their best-scored lead that is not lost
+        (set-based); for a company, over its own leads and its contacts'
+        leads.  A partner left with no such lead has no score any more."""
         ids = sorted(set(self.ids) | set(self.commercial_partner_id.ids))
         if not ids:
             return
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
@@ -43,17 +45,22 @@ class ResPartner(models.Model):
                    prm_score = b.total, prm_grade = b.grade,
                    prm_conversion_probability = b.prob,
                    prm_score_updated_at = %(now)s
-              FROM (
-                SELECT DISTINCT ON (t.id) t.id, l.prm_fit_score AS fit,
-                       l.prm_engagement_score AS eng, l.prm_score AS total,
-                       l.prm_grade AS grade, l.prm_conversion_probability AS prob
-                  FROM unnest(%(ids)s::int[]) AS t(id)
-                  JOIN res_partner c ON c.id = t.id OR c.commercial_partner_id = t.id
+              FROM unnest(%(ids)s::int[]) AS t(id)
+         LEFT JOIN LATERAL (
+                SELECT l.prm_fit_score AS fit, l.prm_engagement_score AS eng,
+                       l.prm_score AS total, l.prm_grade AS grade,
+                       l.prm_conversion_probability AS prob
+                  FROM res_partner c
                   JOIN crm_lead l ON l.partner_id = c.id AND l.active
-                 WHERE l.prm_score IS NOT NULL
-              ORDER BY t.id, l.prm_score DESC, l.id DESC
-              ) AS b
-             WHERE p.id = b.id
+                 WHERE (c.id = t.id OR c.commercial_partner_id = t.id)
+                   AND l.prm_score IS NOT NULL
+              ORDER BY l.prm_score DESC, l.id DESC
+                 LIMIT 1
+              ) AS b ON true
+             WHERE p.id = t.id
+               AND (p.prm_fit_score, p.prm_engagement_score, p.prm_score,
+                    p.prm_grade, p.prm_conversion_probability)
+                   IS DISTINCT FROM (b.fit, b.eng, b.total, b.grade, b.prob)
                 """,
                 now=now,
                 ids=ids,

@@ -147,6 +147,39 @@ class TestPrmQualification(PrmCommon):
         old._prm_rescore()
         self.assertEqual(old.prm_qualification, "eliminated")
 
+    def test_partner_scores_follow_their_leads(self):
+        """A contact's score is its best lead's, and follows when that lead is
+        lost, restored, moved to another contact, merged or deleted."""
+        (self.rule_hot | self.rule_warm | self.rule_cold).active = False
+        # priorities (which Odoo never copies between a lead and its contact)
+        self.ruleset.rule_ids.active = False
+        self.env["prm.scoring.rule"].create(
+            [
+                {"ruleset_id": self.ruleset.id, "name": "Very high", "kind": "fit",
+                 "points": 80, "domain": "[('priority', '=', '3')]"},
+                {"ruleset_id": self.ruleset.id, "name": "Medium", "kind": "fit",
+                 "points": 30, "domain": "[('priority', '=', '1')]"},
+            ]
+        )  # fmt: skip
+        alice, bob = self.env["res.partner"].create([{"name": "A"}, {"name": "B"}])
+        hot = self._lead(priority="3", partner_id=alice.id)
+        warm = self._lead(priority="1", partner_id=alice.id)
+        (hot | warm)._prm_rescore()
+        self.assertEqual(alice.prm_score, 80.0)
+        hot.action_set_lost()
+        self.assertEqual(alice.prm_score, 30.0)
+        hot.action_unarchive()
+        self.assertEqual(alice.prm_score, 80.0)
+        hot.partner_id = bob
+        self.assertEqual((alice.prm_score, bob.prm_score), (30.0, 80.0))
+        other = self._lead(partner_id=bob.id, email_from="b@example.com")
+        other._prm_rescore()
+        survivor = (hot | other)._merge_opportunity(auto_unlink=True)
+        self.assertEqual(bob.prm_score, survivor.prm_score)
+        warm.unlink()
+        self.assertFalse(alice.prm_score)
+        self.assertFalse(alice.prm_grade)
+
     def test_unverified_identity_waits(self):
         """An unverified lead (unsigned sign-up) is not qualified, converted or
         assigned until it is verified; then the rules run."""
