@@ -5,7 +5,7 @@ import shutil
 from datetime import date
 
 from odoo.exceptions import AccessError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .test_prm_stage_history import StageHistoryCommon
@@ -233,6 +233,24 @@ class TestPrmFunnelReports(StageHistoryCommon):
             )
         self.assertEqual(kind, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
+
+    def test_prm_user_without_sales_sees_no_lead_s(self):
+        """A PRM user without Sales rights reads no stay, score entry or
+        qualification move (they all belong to leads it cannot read)."""
+        user = new_test_user(
+            self.env, login="prm_only_funnel", groups="prm_tracking.group_prm_user"
+        )
+        self.env["prm.scoring.ruleset"].search([]).active = False
+        ruleset = self.env["prm.scoring.ruleset"].create(
+            {"name": "Any lead", "fit_weight": 100, "engagement_weight": 0}
+        )
+        self.env["prm.scoring.rule"].create(
+            {"ruleset_id": ruleset.id, "name": "Any", "kind": "fit", "points": 50}
+        )
+        self.env["crm.lead"].browse(self.leads[0].id)._prm_rescore()
+        for model in ("prm.stage.history", "prm.score.entry", "prm.funnel.report"):
+            self.assertTrue(self.env[model].search_count([]), model)
+            self.assertFalse(self.env[model].with_user(user).search_count([]), model)
 
     def test_salesman_sees_own_leads(self):
         """A salesperson's analysis and reports count only their own (and

@@ -35,6 +35,34 @@ class TestPrmTrackingSecurity(PrmCommon):
         with self.assertRaises(AccessError):
             self.env["prm.event"].with_user(self.employee).search([])
 
+    def test_prm_user_without_sales_sees_no_lead_s(self):
+        """A PRM user without Sales rights reads no lead, so no event or
+        visitor of one; anonymous ones stay visible."""
+        user = new_test_user(
+            self.env, login="prm_only_user", groups="prm_tracking.group_prm_user"
+        )
+        self.assertFalse(user.has_group("sales_team.group_sale_salesman"))
+        visitor = self.env["prm.visitor"].create(
+            {
+                "token": "v-prm-only",
+                "site_id": self.env["prm.tracking.site"].create({"name": "S"}).id,
+            }
+        )
+        on_lead, anonymous = self.env["prm.event"].create(
+            [
+                {"event_type_id": self.page_view.id, "lead_id": self.lead.id},
+                {"event_type_id": self.page_view.id, "visitor_id": visitor.id},
+            ]
+        )
+        visitor.lead_id = self.lead
+        Event = self.env["prm.event"].with_user(user)
+        self.assertEqual(
+            Event.search([("id", "in", (on_lead | anonymous).ids)]), anonymous
+        )
+        self.assertFalse(
+            self.env["prm.visitor"].with_user(user).search([("id", "=", visitor.id)])
+        )
+
     def test_multi_company_rule(self):
         """Events of a company the user is not in are invisible to them."""
         events = self.env["prm.event"].create(
