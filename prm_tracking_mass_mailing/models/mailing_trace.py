@@ -36,21 +36,31 @@ class MailingTrace(models.Model):
         return self._prm_persons_by_email().get(self.email, (None, None))
 
     def _prm_persons_by_email(self):
+        """{email: (lead id, partner id)} of the persons with these traces'
+        emails in the mailing's company (that of its responsible user), or
+        shared: a mailing never reaches another company's persons."""
         emails = sorted({t.email for t in self if t.email})
         persons = {}
         if not emails:
             return persons
+        company = self.mass_mailing_id.user_id.company_id[:1] or self.env.company
+        self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
             SELECT e.email,
                    (SELECT id FROM crm_lead l WHERE l.email_normalized = e.email
-                       AND l.active ORDER BY id DESC LIMIT 1),
+                       AND l.active
+                       AND (l.company_id IS NULL OR l.company_id = %(company)s)
+                  ORDER BY id DESC LIMIT 1),
                    (SELECT id FROM res_partner p WHERE p.email_normalized = e.email
-                       AND p.active ORDER BY id LIMIT 1)
-              FROM unnest(%s::varchar[]) AS e(email)
+                       AND p.active
+                       AND (p.company_id IS NULL OR p.company_id = %(company)s)
+                  ORDER BY id LIMIT 1)
+              FROM unnest(%(emails)s::varchar[]) AS e(email)
                 """,
-                emails,
+                company=company.id,
+                emails=emails,
             )
         )
         for email, lead_id, partner_id in self.env.cr.fetchall():

@@ -93,6 +93,27 @@ class TestPrmMassMailing(PrmCommon):
         self.apply_queue()
         self.assertEqual(self.partner.prm_event_count, 1)
 
+    def test_email_match_stays_in_the_mailing_company(self):
+        """A list mailing's reply reaches a lead of the mailing's company with
+        that email, never another company's."""
+        self.env["crm.lead"].create(
+            {"name": "Elsewhere", "email_from": "shared@example.com",
+             "company_id": self.company_2.id}
+        )  # fmt: skip
+        trace = self._trace(
+            model="mailing.contact", res_id=1, email="shared@example.com"
+        )
+        trace.set_replied()
+        self.assertFalse(self._events("email_reply").lead_id)
+        here = self.env["crm.lead"].create(
+            {"name": "Here", "email_from": "shared@example.com"}
+        )
+        trace = self._trace(
+            model="mailing.contact", res_id=2, email="shared@example.com"
+        )
+        trace.set_replied()
+        self.assertEqual(self._events("email_reply").lead_id, here)
+
     def test_backfill_is_idempotent(self):
         """The backfill imports past opens once, however often it runs."""
         moment = self.env.cr.now() - timedelta(days=3)
