@@ -3,7 +3,7 @@
 {
     "name": "PRM Scoring",
     "summary": "Fit and engagement scores of prospects, with decay and qualification",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",
@@ -23,6 +23,7 @@
         "views/prm_qualification_report_views.xml",
         "views/prm_propensity_model_views.xml",
         "wizards/prm_qualification_reject_views.xml",
+        "wizards/prm_qualification_preview_views.xml",
         "views/crm_lead_views.xml",
         "views/prm_scoring_menus.xml",
         "views/res_config_settings_views.xml",

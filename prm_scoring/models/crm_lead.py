@@ -388,20 +388,31 @@ class CrmLead(models.Model):
     )
 
     def _prm_qualify(self):
-        """Apply the company's qualification rules to open leads (new,
-        nurturing): per rule, one search among the leads no earlier rule took;
-        only leads whose state changes run the rule's actions.
+        """Apply the company's qualification rules to these leads: each rule
+        of the plan (:meth:`_prm_qualification_plan`) moves its leads whose
+        state changes and runs its actions on them."""
+        for rule, _matched, movers in self._prm_qualification_plan():
+            if movers:
+                self.sudo().with_context(active_test=False).browse(
+                    movers
+                )._prm_enter_state(rule)
 
-        Rules never touch won or lost deals, leads sales accepted, or leads
-        of an unverified identity (an unsigned website sign-up: they wait
-        until verified).  A rule acts on the leads marketing still owns
-        (leads, and opportunities with no salesperson in their team's first
-        stage) unless its scope includes the sales pipeline, and leaves the
-        leads created before the company's first scoring rule set alone
-        unless it opts them in."""
+    def _prm_qualification_plan(self, rules=None):
+        """What the qualification rules would do to these leads now:
+        ``[(rule, matched ids, ids whose state would change)]``, rules in
+        order; per rule, one search among the leads no earlier rule took.
+
+        Only open leads (new, nurturing) are considered, never won or lost
+        deals, leads sales accepted, or leads of an unverified identity (an
+        unsigned website sign-up: they wait until verified).  A rule acts on
+        the leads marketing still owns (leads, and opportunities with no
+        salesperson in their team's first stage) unless its scope includes
+        the sales pipeline, and leaves the leads created before the company's
+        first scoring rule set alone unless it opts them in.  ``rules``
+        (default: each company's active rules) lets a preview try others."""
         ids = [i for i in self.ids if i]
         if not ids:
-            return
+            return []
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -434,13 +445,18 @@ class CrmLead(models.Model):
         )
         Rule = self.env["prm.qualification.rule"].sudo()
         Lead = self.sudo().with_context(active_test=False)
-        moves = []
+        plan = []
         for company_id, lead_ids, states, marketing, existing in self.env.cr.fetchall():
             state_of = dict(zip(lead_ids, states, strict=True))
             owned = dict(zip(lead_ids, marketing, strict=True))
             older = dict(zip(lead_ids, existing, strict=True))
             remaining = set(lead_ids)
-            for rule in Rule._rules_for(self.env["res.company"].browse(company_id)):
+            company_rules = (
+                rules.filtered(lambda r, c=company_id: r.company_id.id == c)
+                if rules is not None
+                else Rule._rules_for(self.env["res.company"].browse(company_id))
+            )
+            for rule in company_rules:
                 eligible = {
                     i
                     for i in remaining
@@ -448,15 +464,14 @@ class CrmLead(models.Model):
                     and (not older[i] or rule.include_existing)
                 }
                 if not eligible:
+                    plan.append((rule, [], []))
                     continue
                 found = Lead.search(rule._match_domain() + ids_domain(eligible)).ids
                 matched = [i for i in found if i in eligible]
                 remaining.difference_update(matched)
                 movers = [i for i in matched if state_of[i] != rule.state]
-                if movers:
-                    moves.append((rule, movers))
-        for rule, movers in moves:
-            Lead.browse(movers)._prm_enter_state(rule)
+                plan.append((rule, matched, movers))
+        return plan
 
     def _prm_log_moves(self, to_state, rule=None, reason=None):
         """Append one qualification move per lead (before the state changes)."""

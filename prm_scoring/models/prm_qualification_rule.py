@@ -1,11 +1,38 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools.safe_eval import safe_eval
 
 from .crm_lead import GRADES
+
+CONFIRM_PARAM = "prm_scoring.qualification_confirm_above"
+DEFAULT_CONFIRM_ABOVE = 100
+# what decides which leads a rule takes
+MATCH_FIELDS = {
+    "active",
+    "state",
+    "min_score",
+    "max_score",
+    "min_grade",
+    "domain",
+    "scope",
+    "include_existing",
+    "sequence",
+    "company_id",
+}
+
+
+def confirm_above(env):
+    """How many leads a rule change may move before it must be confirmed
+    (system parameter ``prm_scoring.qualification_confirm_above``)."""
+    value = env["ir.config_parameter"].sudo().get_param(CONFIRM_PARAM)
+    try:
+        return max(int(value), 0) if value else DEFAULT_CONFIRM_ABOVE
+    except ValueError:
+        return DEFAULT_CONFIRM_ABOVE
+
 
 RULE_STATES = [
     ("eliminated", "Eliminated"),
@@ -122,6 +149,63 @@ class PrmQualificationRule(models.Model):
             grades = [g for g, _label in GRADES if g <= self.min_grade]
             domain.append(("prm_grade", "in", grades))
         return expression.AND([domain, safe_eval(self.domain or "[]")])
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        rules._prm_check_moves()
+        return rules
+
+    def write(self, vals):
+        res = super().write(vals)
+        if MATCH_FIELDS & set(vals):
+            self._prm_check_moves()
+        return res
+
+    def _prm_check_moves(self):
+        """An active rule change that would move more open leads now than the
+        confirmation limit is refused: it must go through the preview."""
+        if self.env.context.get("prm_qualification_confirmed"):
+            return
+        limit = confirm_above(self.env)
+        for company in self.filtered("active").company_id:
+            leads = (
+                self.env["crm.lead"]
+                .sudo()
+                .search(
+                    [
+                        ("company_id", "in", [False, company.id]),
+                        ("prm_qualification", "in", ["new", "nurturing"]),
+                    ]
+                )
+            )
+            moves = sum(
+                len(movers) for _rule, _m, movers in leads._prm_qualification_plan()
+            )
+            if moves > limit:
+                raise UserError(
+                    self.env._(
+                        "With this change the qualification rules would move "
+                        "%(count)s open leads now (the limit without confirmation "
+                        "is %(limit)s). Archive the rule, make the change, then "
+                        "use Preview to see the leads and activate it.",
+                        count=moves,
+                        limit=limit,
+                    )
+                )
+
+    def action_preview(self):
+        """What the company's active rules, with these ones, would do now."""
+        self.ensure_one()
+        preview = self.env["prm.qualification.preview"].create(
+            {
+                "company_id": self.company_id.id,
+                "rule_ids": [
+                    fields.Command.set((self._rules_for(self.company_id) | self).ids)
+                ],
+            }
+        )
+        return preview.action_compute()
 
     @api.model
     def _rules_for(self, company):

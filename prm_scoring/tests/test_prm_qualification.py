@@ -180,6 +180,59 @@ class TestPrmQualification(PrmCommon):
         self.assertFalse(alice.prm_score)
         self.assertFalse(alice.prm_grade)
 
+    def test_preview_then_activate(self):
+        """The preview shows what a rule would move now and would have done to
+        closed leads; moving more than the limit needs a confirmation, both
+        through the preview and when editing an active rule."""
+        (self.rule_hot | self.rule_warm | self.rule_cold).active = False
+        phone = {"phone": "+32 2 000 00 05"}
+        fresh = self._lead(**phone) | self._lead(**phone) | self._lead(**phone)
+        won = self._lead(**phone) | self._lead(**phone)
+        lost = self._lead(**phone)
+        (fresh | won | lost)._prm_rescore()
+        won.action_set_won()
+        lost.action_set_lost()
+        rule = self.env["prm.qualification.rule"].create(
+            {"name": "Phone: sales", "state": "qualified", "min_score": 70,
+             "active": False}
+        )  # fmt: skip
+        self.env["ir.config_parameter"].set_param(
+            "prm_scoring.qualification_confirm_above", 2
+        )
+        action = rule.with_user(self.sales_manager).action_preview()
+        preview = self.env["prm.qualification.preview"].browse(action["res_id"])
+        line = preview.line_ids.filtered(lambda line: line.rule_id == rule)
+        self.assertEqual((line.move_count, line.lead_ids), (3, fresh))
+        self.assertEqual((line.closed_count, line.won_count), (3, 2))
+        self.assertAlmostEqual(line.precision, 66.7)  # 2 of 3, one decimal
+        self.assertEqual(
+            fresh.mapped("prm_qualification"), ["new"] * 3
+        )  # nothing moved
+        self.assertTrue(preview.needs_confirmation)
+        with self.assertRaises(UserError):
+            preview.action_apply()
+        preview.confirmed = True
+        preview.action_apply()
+        self.assertTrue(rule.active)
+        self.assertEqual(set(fresh.mapped("prm_qualification")), {"qualified"})
+        # an eliminate rule over the won deals' scores counts them as dropped
+        drop = self.env["prm.qualification.rule"].create(
+            {"name": "Drop", "state": "eliminated", "min_score": 70,
+             "sequence": 0, "active": False}
+        )  # fmt: skip
+        preview = self.env["prm.qualification.preview"].browse(
+            drop.action_preview()["res_id"]
+        )
+        dropped = preview.line_ids.filtered(lambda line: line.rule_id == drop)
+        self.assertEqual(dropped.false_negatives, 2)
+        # editing an active rule so that it moves too many is refused
+        cold = self._lead() | self._lead() | self._lead()
+        cold._prm_rescore()
+        self.assertEqual(set(cold.mapped("prm_qualification")), {"new"})
+        with self.assertRaises(UserError):
+            rule.min_score = 0
+        self.assertEqual(rule.min_score, 70)
+
     def test_unverified_identity_waits(self):
         """An unverified lead (unsigned sign-up) is not qualified, converted or
         assigned until it is verified; then the rules run."""

@@ -1,1 +1,3 @@
 from . import prm_qualification_reject
+from . import prm_qualification_preview
+from . import prm_qualification_preview_line

@@ -32,7 +32,7 @@ class PrmRetention(models.AbstractModel):
         try:
             return (
                 max(int(value), 0)
-                if value not in (None, "")
+                if value  # get_param answers False when the parameter is unset
                 else DEFAULT_RETENTION_DAYS
             )
         except ValueError:

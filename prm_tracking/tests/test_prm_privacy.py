@@ -37,6 +37,13 @@ class TestPrmPrivacy(PrmIngestCommon):
         self.apply_queue()
         self.assertEqual(self.lead.prm_event_count, 2)
 
+    def test_retention_default_when_unset(self):
+        """Without the setting ever saved, events are kept 730 days, not forever."""
+        self.env["ir.config_parameter"].search(
+            [("key", "=", "prm_tracking.retention_days")]
+        ).unlink()
+        self.assertEqual(self.env["prm.retention"]._retention_days(), 730)
+
     def test_retention_zero_keeps_everything(self):
         """A retention of 0 days keeps every event."""
         self.env["ir.config_parameter"].set_param("prm_tracking.retention_days", 0)
