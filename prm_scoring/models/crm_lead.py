@@ -555,24 +555,14 @@ class CrmLead(models.Model):
         partners.exists()._prm_aggregate_scores(fields.Datetime.now())
         return res
 
-    def _prm_merge_from(self, opportunities):
-        """The merged leads' score ledger and qualification moves follow
-        them to the lead that stays (before it is rescored)."""
-        ids = [lead.id for lead in opportunities if lead.id != self.id]
-        if ids:
-            self.env.flush_all()
-            for table in ("prm_score_entry", "prm_qualification_entry"):
-                self.env.cr.execute(
-                    SQL(
-                        "UPDATE %s SET lead_id = %s WHERE lead_id = ANY(%s)",
-                        SQL.identifier(table),
-                        self.id,
-                        ids,
-                    )
-                )
-            self.env["prm.score.entry"].invalidate_model(["lead_id"])
-            self.env["prm.qualification.entry"].invalidate_model(["lead_id"])
-        return super()._prm_merge_from(opportunities)
+    @api.model
+    def _prm_merge_tables(self):
+        """The score ledger and qualification moves follow merged leads too
+        (moved before the lead that stays is rescored)."""
+        return super()._prm_merge_tables() + [
+            "prm_score_entry",
+            "prm_qualification_entry",
+        ]
 
     def action_prm_accept(self):
         """Sales take a qualified lead."""

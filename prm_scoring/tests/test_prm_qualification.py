@@ -109,7 +109,8 @@ class TestPrmQualification(PrmCommon):
         lost.action_set_lost()
         marketing = self._lead(type="opportunity", user_id=False, stage_id=first.id)
         lead = self._lead(user_id=self.salesman.id)
-        everything = won | owned | later | lost | marketing | lead
+        accepted = self._lead(prm_qualification="accepted")
+        everything = won | owned | later | lost | marketing | lead | accepted
         everything._prm_rescore()
         self.assertEqual(
             {rec: rec.prm_qualification for rec in everything},
@@ -120,6 +121,7 @@ class TestPrmQualification(PrmCommon):
                 lost: "new",
                 marketing: "eliminated",
                 lead: "eliminated",
+                accepted: "accepted",
             },
         )
         self.assertEqual(won.probability, 100)

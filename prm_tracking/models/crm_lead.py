@@ -150,6 +150,12 @@ class CrmLead(models.Model):
         self._prm_merge_from(opportunities)
         return res
 
+    @api.model
+    def _prm_merge_tables(self):
+        """The PRM tables whose rows follow merged leads to the one that stays
+        (other PRM addons add theirs)."""
+        return ["prm_event", "prm_visitor", "prm_person_queue"]
+
     def _prm_merge_from(self, opportunities):
         self.ensure_one()
         others = opportunities - self
@@ -159,7 +165,7 @@ class CrmLead(models.Model):
         if any(others.mapped("prm_do_not_track")):
             self.prm_do_not_track = True  # a forgotten person stays forgotten
         self.env.flush_all()
-        for table in ("prm_event", "prm_visitor", "prm_person_queue"):
+        for table in self._prm_merge_tables():
             self.env.cr.execute(
                 SQL(
                     "UPDATE %s SET lead_id = %s WHERE lead_id = ANY(%s)",
@@ -168,8 +174,7 @@ class CrmLead(models.Model):
                     ids,
                 )
             )
-        for model in ("prm.event", "prm.visitor", "prm.person.queue"):
-            self.env[model].invalidate_model(["lead_id"])
+        self.env.invalidate_all()
         self.env["prm.event"].sudo()._recompute_metrics([self.id])
 
     def _prm_event_domain(self):
