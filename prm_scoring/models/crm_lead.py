@@ -430,7 +430,7 @@ class CrmLead(models.Model):
                    array_agg(l.create_date < COALESCE((
                        SELECT min(r.create_date) FROM prm_scoring_ruleset r
                         WHERE r.company_id = COALESCE(l.company_id, %(company)s)),
-                       'infinity'))
+                       '-infinity'))
               FROM crm_lead l
          LEFT JOIN crm_stage st ON st.id = l.stage_id
              WHERE %(ids)s AND l.active AND l.prm_qualification IN %(open)s

@@ -134,6 +134,25 @@ class TestPrmQualification(PrmCommon):
             ("new", "eliminated", "eliminated"),
         )
 
+    def test_company_without_rule_set(self):
+        """In a company that never had a scoring rule set, no lead is older
+        than PRM: its rules act on its leads."""
+        self.assertFalse(
+            self.env["prm.scoring.ruleset"]
+            .with_context(active_test=False)
+            .search([("company_id", "=", self.company_2.id)])
+        )
+        self.env["prm.qualification.rule"].create(
+            {
+                "name": "C2 nurture",
+                "state": "nurturing",
+                "company_id": self.company_2.id,
+            }
+        )
+        lead = self._lead(company_id=self.company_2.id)
+        lead._prm_qualify()
+        self.assertEqual(lead.prm_qualification, "nurturing")
+
     def test_leads_older_than_prm_left_alone(self):
         """Leads created before the company's first rule set are left alone
         unless the rule opts them in."""

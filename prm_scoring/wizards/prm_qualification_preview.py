@@ -35,6 +35,13 @@ class PrmQualificationPreview(models.TransientModel):
     needs_confirmation = fields.Boolean(compute="_compute_needs_confirmation")
     confirmed = fields.Boolean(string="I understand these leads will move")
 
+    @api.depends("company_id")
+    def _compute_display_name(self):
+        for preview in self:
+            preview.display_name = self.env._(
+                "Qualification preview, %(company)s", company=preview.company_id.name
+            )
+
     @api.depends("move_count", "confirm_above")
     def _compute_needs_confirmation(self):
         for preview in self:

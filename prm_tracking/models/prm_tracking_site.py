@@ -78,6 +78,7 @@ class PrmTrackingSite(models.Model):
         "confirmation link mailed to the address (double opt-in).",
     )
     confirmation_hourly_limit = fields.Integer(
+        string="Confirmation Mails per Hour",
         default=100,
         help="Most confirmation mails (double opt-in) sent per hour for this "
         "site's sign-ups; the others wait for a signed identify or a "
@@ -106,6 +107,7 @@ class PrmTrackingSite(models.Model):
         "public channels (per server process); 0 = no limit.",
     )
     pixel_dropped_count = fields.Integer(
+        string="Pixel Hits Dropped",
         readonly=True,
         copy=False,
         default=0,
