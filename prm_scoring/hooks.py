@@ -25,11 +25,17 @@ def _lead_table_options(cr):
 
 
 def post_init_hook(env):
-    """Reserve room for score updates, unless a fillfactor is already set."""
+    """Reserve room for score updates, unless a fillfactor is already set;
+    give every company without a rule set the default one (scores from the
+    first event, with no configuration)."""
     if not any(opt.startswith("fillfactor=") for opt in _lead_table_options(env.cr)):
         env.cr.execute(
             SQL("ALTER TABLE crm_lead SET (fillfactor = %s)", LEAD_FILLFACTOR)
         )
+    Ruleset = env["prm.scoring.ruleset"].with_context(active_test=False)
+    for company in env["res.company"].search([]):
+        if not Ruleset.search_count([("company_id", "=", company.id)], limit=1):
+            Ruleset._prm_create_default(company)
 
 
 def uninstall_hook(env):

@@ -30,9 +30,31 @@ SCORE_FIELDS = [
     "prm_grade",
     "prm_score_updated_at",
     "prm_conversion_probability",
+    "prm_has_probability",
 ]
 RULES_CHANGED_PARAM = "prm_scoring.rules_changed"
 RESCORE_RUN_PARAM = "prm_scoring.rescore_run"  # the full recompute under way
+
+
+def has_probability(records):
+    """Set ``prm_has_probability`` of leads or contacts: whether their stored
+    probability is a number (NULL reads as 0.0 in the ORM, and "no model yet"
+    must not read as "will not buy")."""
+    ids = [i for i in records.ids if isinstance(i, int)]
+    known = set()
+    if ids:
+        records.flush_recordset(["prm_conversion_probability"])
+        records.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE id = ANY(%s) "
+                "AND prm_conversion_probability IS NOT NULL",
+                SQL.identifier(records._table),
+                ids,
+            )
+        )
+        known = {row[0] for row in records.env.cr.fetchall()}
+    for record in records:
+        record.prm_has_probability = record.id in known
 
 
 def pg_array(values, kind="int"):
@@ -126,6 +148,10 @@ class CrmLead(models.Model):
         help="Calibrated chance (0-100) that the lead is won within the rule "
         "set's horizon, from the company's conversion model (see its model "
         "card); empty while no model could be trained.",
+    )
+    prm_has_probability = fields.Boolean(
+        compute="_compute_prm_has_probability",
+        help="A conversion model has given this lead a probability.",
     )
 
     prm_score_explanation = fields.Html(
@@ -223,6 +249,9 @@ class CrmLead(models.Model):
                 probability = model._predict(ruleset, scored, scores, now)
             groups.append((ruleset, company_id, scored, scores, probability))
         return groups
+
+    def _compute_prm_has_probability(self):
+        has_probability(self)
 
     def _prm_score_all(self, now=None, explain=False):
         """{lead id: engine Score} for these leads (see _prm_score_groups)."""

@@ -192,6 +192,64 @@ class PrmScoringRuleset(models.Model):
             cron.sudo()._trigger()
 
     @api.model
+    def _prm_create_default(self, company):
+        """The rule set a company gets when PRM is installed: engagement rules
+        for the seeded event types (points, half-life, caps), no fit rules
+        (those are the company's own: see the notes), so that leads are
+        scored from their first event."""
+        types = {
+            t.code: t.id
+            for t in self.env["prm.event.type"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([])
+        }
+        rules = [
+            # code, name, points, half-life (days), cap, per-day cap
+            ("registration", "Registered", 20, 60, 20, 0),
+            ("identify", "Identified themselves", 5, 60, 5, 0),
+            ("page_view", "Page visits (frequency and recency)", 2, 14, 30, 6),
+            ("form_submit", "Form sent", 10, 30, 20, 0),
+            ("download", "Downloads", 6, 30, 18, 0),
+            ("email_open", "Email opens", 1, 21, 6, 0),
+            ("email_click", "Email clicks", 4, 21, 16, 0),
+            ("email_reply", "Email replies", 8, 30, 16, 0),
+            ("call", "Calls", 8, 45, 16, 0),
+            ("meeting", "Meetings", 12, 60, 24, 0),
+            ("unsubscribe", "Unsubscribed", -20, 90, 20, 0),
+        ]
+        return self.sudo().create(
+            {
+                "name": self.env._("Default scoring"),
+                "company_id": company.id,
+                "fit_weight": 0,
+                "engagement_weight": 100,
+                "notes": self.env._(
+                    "Created when PRM was installed: engagement only. Add fit "
+                    "rules for what your best customers declare (e.g. company "
+                    "size, industry, function, country, a phone given), then "
+                    "give fit a weight."
+                ),
+                "rule_ids": [
+                    fields.Command.create(
+                        {
+                            "name": name,
+                            "kind": "engagement",
+                            "event_type_id": types[code],
+                            "points": points,
+                            "half_life_days": half_life,
+                            "max_points": cap,
+                            "period_days": 1 if per_day else 0,
+                            "period_cap": per_day,
+                        }
+                    )
+                    for code, name, points, half_life, cap, per_day in rules
+                    if code in types
+                ],
+            }
+        )
+
+    @api.model
     def _get_active(self, company=None):
         """The active rule set of ``company`` (default: current company)."""
         company = company or self.env.company

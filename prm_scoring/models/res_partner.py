@@ -3,7 +3,7 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
-from .crm_lead import GRADES, SCORE_FIELDS
+from .crm_lead import GRADES, SCORE_FIELDS, has_probability
 
 
 class ResPartner(models.Model):
@@ -28,6 +28,10 @@ class ResPartner(models.Model):
         digits=(5, 2),
         help="That of the best-scored lead.",
     )
+    prm_has_probability = fields.Boolean(compute="_compute_prm_has_probability")
+
+    def _compute_prm_has_probability(self):
+        has_probability(self)
 
     def _prm_aggregate_scores(self, now):
         """Partner scores = those of their best-scored lead that is not lost

@@ -91,3 +91,27 @@ class TestPrmScoringRuleset(PrmCommon):
             }
         )
         self.assertEqual(rule.half_life_days, 10)
+
+
+@tagged("post_install", "-at_install", "prm_scoring")
+class TestPrmDefaultRuleset(PrmCommon):
+    def test_scores_without_configuration(self):
+        """A plain install gives each company a working engagement rule set:
+        a lead is scored from its first event, and shows no probability
+        (rather than 0) while no conversion model exists."""
+        ruleset = self.env["prm.scoring.ruleset"]._get_active(self.company)
+        self.assertTrue(ruleset, "no rule set after a plain install")
+        self.assertEqual((ruleset.fit_weight, ruleset.engagement_weight), (0, 100))
+        codes = set(ruleset.engagement_rule_ids.event_type_id.mapped("code"))
+        self.assertLessEqual({"page_view", "registration", "email_click"}, codes)
+        lead = self.env["crm.lead"].create({"name": "Zero conf", "type": "lead"})
+        self.env["prm.event"].create(
+            {
+                "event_type_id": self.env.ref(
+                    "prm_tracking.prm_event_type_registration"
+                ).id,
+                "lead_id": lead.id,
+            }
+        )
+        self.assertGreater(lead.prm_score, 0)
+        self.assertFalse(lead.prm_has_probability)
