@@ -82,6 +82,10 @@ class TestPrmFunnelReports(StageHistoryCommon):
         """Per stage: entered, reached, exits, conversions, drop-off and the
         median and mean days, exactly."""
         analysis = self._analysis()
+        # titled by what and when, never "prm.funnel.analysis,1"
+        self.assertEqual(
+            analysis.display_name, "Funnel analysis, 1 Mar 2026 \u2013 31 Mar 2026"
+        )
         lines = {line.stage_id: line for line in analysis.line_ids}
         new, qual, prop = lines[self.new], lines[self.qual], lines[self.prop]
         self.assertEqual(

@@ -2,9 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from dateutil.relativedelta import relativedelta
 
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 
 class PrmAnalysisMixin(models.AbstractModel):
@@ -36,6 +36,25 @@ class PrmAnalysisMixin(models.AbstractModel):
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
     computed = fields.Boolean(readonly=True)
+
+    def _prm_title(self):
+        """What the analysis is, for its title (each analysis says)."""
+        return self._description
+
+    @api.depends("date_from", "date_to")
+    def _compute_display_name(self):
+        """Titled by what and when: "Funnel analysis, 3 Dec 2025 - 3 Dec 2026"."""
+        for analysis in self:
+            dates = [
+                format_date(self.env, day, date_format="d MMM y")
+                for day in (analysis.date_from, analysis.date_to)
+                if day
+            ]
+            analysis.display_name = ", ".join(
+                [analysis._prm_title(), " \u2013 ".join(dates)]
+                if dates
+                else [analysis._prm_title()]
+            )
 
     def _check_company(self):
         if self.company_id not in self.env.companies:

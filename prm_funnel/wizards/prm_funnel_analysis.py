@@ -18,6 +18,9 @@ class PrmFunnelAnalysis(models.TransientModel):
     _inherit = "prm.analysis.mixin"
     _description = "PRM Funnel Analysis"
 
+    def _prm_title(self):
+        return self.env._("Funnel analysis")
+
     source_id = fields.Many2one("utm.source")
     medium_id = fields.Many2one("utm.medium")
     campaign_id = fields.Many2one("utm.campaign")

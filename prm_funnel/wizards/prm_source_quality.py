@@ -33,6 +33,9 @@ class PrmSourceQuality(models.TransientModel):
     _inherit = "prm.analysis.mixin"
     _description = "PRM Source Quality"
 
+    def _prm_title(self):
+        return self.env._("Source quality")
+
     dimension = fields.Selection(DIMENSIONS, required=True, default="source_id")
     min_sample = fields.Integer(
         string="Minimum leads",
