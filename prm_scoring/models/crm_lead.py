@@ -440,8 +440,9 @@ class CrmLead(models.Model):
         first scoring rule set alone unless it opts them in.  ``rules``
         (default: each company's active rules) lets a preview try others."""
         ids = [i for i in self.ids if i]
-        if not ids:
-            return []
+        Rule = self.env["prm.qualification.rule"].sudo()
+        if not ids or (rules is None and not Rule.search_count([], limit=1)):
+            return []  # no rule anywhere: nothing to plan (rescoring's hot path)
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -472,7 +473,6 @@ class CrmLead(models.Model):
                 open=OPEN_STATES,
             )
         )
-        Rule = self.env["prm.qualification.rule"].sudo()
         Lead = self.sudo().with_context(active_test=False)
         plan = []
         for company_id, lead_ids, states, marketing, existing in self.env.cr.fetchall():
