@@ -443,48 +443,46 @@ class PrmIngest(models.AbstractModel):
                 )
         if not spans:
             return {}
-        uid = self.env.uid
-        values = SQL(", ").join(
-            SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
-                token,
-                site.id,
-                company.id,
-                first,
-                last,
-                uid,
-                uid,
-                now,
-                now,
-            )
-            for token, (first, last) in sorted(spans.items())
-        )
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH new AS (
+        # existing visitors are only read (a read never waits, not even for
+        # the person queue's job updating their spans); only the missing ones
+        # are inserted, and one another request inserted meanwhile is read
+        found = self._read_visitors(site, sorted(spans))
+        missing = sorted(set(spans) - set(found))
+        if missing:
+            uid = self.env.uid
+            self.env.cr.execute(
+                SQL(
+                    """
                 INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
                     last_seen, create_uid, write_uid, create_date, write_date,
                     do_not_track)
-                VALUES %(values)s
+                VALUES %s
                 ON CONFLICT (site_id, token) DO NOTHING
                 RETURNING token, id, partner_id, lead_id, do_not_track,
-                          NULL::timestamp AS first_seen, NULL::timestamp AS last_seen
+                          NULL::timestamp, NULL::timestamp
+                    """,
+                    SQL(", ").join(
+                        SQL(
+                            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
+                            token,
+                            site.id,
+                            company.id,
+                            *spans[token],
+                            uid,
+                            uid,
+                            now,
+                            now,
+                        )
+                        for token in missing
+                    ),
+                )
             )
-            SELECT * FROM new
-             UNION ALL
-            SELECT token, id, partner_id, lead_id, do_not_track, first_seen,
-                   last_seen FROM prm_visitor
-             WHERE site_id = %(site)s AND token = ANY(%(tokens)s)
-               AND token NOT IN (SELECT token FROM new)
-                """,
-                values=values,
-                site=site.id,
-                tokens=sorted(spans),
-            )
-        )
+            found.update({row[0]: row[1:] for row in self.env.cr.fetchall()})
+            raced = sorted(set(missing) - set(found))
+            if raced:
+                found.update(self._read_visitors(site, raced))
         visitors = {}
-        for token, *values, first_seen, last_seen in self.env.cr.fetchall():
+        for token, (*values, first_seen, last_seen) in found.items():
             first, last = spans[token]
             # the job brings an existing visitor's span up to date when the
             # batch starts earlier or ends a session (30 minutes) later
@@ -493,6 +491,22 @@ class PrmIngest(models.AbstractModel):
             )
             visitors[token] = [*values, stale]
         return visitors
+
+    def _read_visitors(self, site, tokens):
+        """{token: (id, partner, lead, do_not_track, first_seen, last_seen)}."""
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT token, id, partner_id, lead_id, do_not_track, first_seen,
+                   last_seen
+              FROM prm_visitor
+             WHERE site_id = %s AND token = ANY(%s)
+                """,
+                site.id,
+                tokens,
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
     @api.model
     def _find_persons(self, emails, company):

@@ -14,8 +14,8 @@ from ..tools.cron import commit_cron_batch
 
 _logger = logging.getLogger(__name__)
 
-APPLY_BATCH = 20000  # rows per committed batch: a person touched by many
-# requests in that time is recomputed once
+APPLY_BATCH = 5000  # rows per committed batch (short row locks); a person touched
+# by many requests in that time is recomputed once
 STITCHING_TYPES = ("identify", "registration")
 # events a request stored for a visitor while the job was linking it are
 # picked up by later runs for this long
