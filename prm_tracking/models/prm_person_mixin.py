@@ -64,10 +64,6 @@ class PrmPersonMixin(models.AbstractModel):
         compute="_compute_prm_engaged_7d", search="_search_prm_engaged_7d"
     )
 
-    @api.model
-    def _prm_metric_fields(self):
-        return METRIC_FIELDS
-
     def _compute_prm_engaged_7d(self):
         since = fields.Datetime.now() - timedelta(days=7)
         for record in self:

@@ -335,17 +335,14 @@ class PrmTrackingSite(models.Model):
         action["context"] = {}
         return action
 
-    def _count_rejected(self, count, field="rejected_count"):
-        """Count invalid (or dropped) pixel hits: one atomic UPDATE, no
-        read-modify-write."""
-        column = SQL.identifier(field)
+    def _count_rejected(self, count):
+        """Count invalid pixel hits (one atomic UPDATE, no read-modify-write)."""
         self.env.cr.execute(
             SQL(
-                "UPDATE prm_tracking_site SET %s = COALESCE(%s, 0) + %s WHERE id = %s",
-                column,
-                column,
+                "UPDATE prm_tracking_site "
+                "SET rejected_count = COALESCE(rejected_count, 0) + %s WHERE id = %s",
                 count,
                 self.id,
             )
         )
-        self.invalidate_recordset([field])
+        self.invalidate_recordset(["rejected_count"])
