@@ -3,7 +3,7 @@
 {
     "name": "PRM Scoring",
     "summary": "Fit and engagement scores of prospects, with decay and qualification",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",
@@ -21,6 +21,7 @@
         "views/prm_qualification_rule_views.xml",
         "views/prm_qualification_entry_views.xml",
         "views/prm_qualification_report_views.xml",
+        "views/prm_propensity_model_templates.xml",
         "views/prm_propensity_model_views.xml",
         "wizards/prm_qualification_reject_views.xml",
         "wizards/prm_qualification_preview_views.xml",
@@ -32,7 +33,7 @@
     "assets": {
         "web.assets_tests": ["prm_scoring/static/tests/tours/**/*"],
     },
-    "external_dependencies": {"python": ["numpy", "scikit-learn"]},
+    "external_dependencies": {"python": ["numpy", "scipy", "scikit-learn"]},
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -7,5 +7,7 @@ from . import prm_qualification_rule
 from . import prm_event
 from . import prm_qualification_entry
 from . import prm_qualification_report
+from . import prm_propensity_data
+from . import prm_propensity_pls
 from . import prm_propensity_model
 from . import res_config_settings

@@ -161,6 +161,46 @@ class CrmLead(models.Model):
         groups="prm_tracking.group_prm_user",
     )
 
+    prm_probability_factors = fields.Html(
+        string="Why this probability",
+        compute="_compute_prm_probability_factors",
+        sanitize=False,
+        groups="prm_tracking.group_prm_user",
+    )
+
+    def _compute_prm_probability_factors(self):
+        """The features that move the lead's conversion probability most,
+        up or down, against an average lead (the model's contributions)."""
+        Model = self.env["prm.propensity.model"]
+        now = fields.Datetime.now()
+        for lead in self:
+            factors = None
+            lead_id = lead._origin.id
+            company = lead.company_id or self.env.company
+            model = Model._get_active(company)
+            ruleset = self.env["prm.scoring.ruleset"].sudo()._get_active(company)
+            if lead_id and model and ruleset.horizon_days == model.horizon_days:
+                factors = model._factors(ruleset, lead._origin, now)
+            lead.prm_probability_factors = self.env["ir.qweb"]._render(
+                "prm_scoring.prm_probability_factors",
+                {"factors": factors, "horizon": model.horizon_days},
+            )
+
+    def _pls_get_lead_pls_values(self, domain=None):
+        """Odoo's PLS values of leads; with ``prm_pls_stage_at`` in the
+        context ({lead id: stage id}), each such lead as if in that stage (the
+        model card scores Odoo's PLS on past snapshots this way)."""
+        values = super()._pls_get_lead_pls_values(domain=domain or [])
+        stage_of = self.env.context.get("prm_pls_stage_at")
+        if stage_of:
+            for lead_id, lead_values in values.items():
+                if lead_id in stage_of:
+                    kept = [v for v in lead_values["values"] if v[0] != "stage_id"]
+                    if stage_of[lead_id]:
+                        kept.insert(0, ("stage_id", stage_of[lead_id]))
+                    lead_values["values"] = kept
+        return values
+
     def _compute_prm_score_explanation(self):
         """The rules and events behind the score now, summing to it exactly."""
         for lead in self:

@@ -1,26 +1,24 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import bisect
-import io
 import logging
 
 import numpy as np
-from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..engine import at_snapshots, from_micros, score_batch, to_micros
+from ..engine import evaluation, from_micros, to_micros
+from ..engine import features as feat
 from ..engine import propensity as prop
-from ..engine.pgcopy import parse_binary_copy
-from .crm_lead import ids_condition, pg_array
+from .crm_lead import ids_condition
 
 _logger = logging.getLogger(__name__)
 
 
 # what training computes: never written by anything else
 MODEL_FIELDS = {"params", "calibration", "auc", "brier", "base_rate", "state"}
+BOOTSTRAP_ROWS = 50_000  # validation rows resampled for the AUC intervals
 
 
 class PrmPropensityModel(models.Model):
@@ -90,9 +88,44 @@ class PrmPropensityModel(models.Model):
         help="Brier score of always predicting the base rate, for reference.",
     )
     log_loss = fields.Float(readonly=True, digits=(6, 4))
+    ece = fields.Float(
+        string="ECE",
+        readonly=True,
+        digits=(5, 3),
+        help="Expected calibration error on the validation snapshots: the "
+        "mean gap between predicted and observed conversion rates (0 = "
+        "perfectly calibrated).",
+    )
+    auc_low = fields.Float(string="AUC, 95% low", readonly=True, digits=(4, 3))
+    auc_high = fields.Float(string="AUC, 95% high", readonly=True, digits=(4, 3))
+    lift = fields.Json(readonly=True)
     pls_auc = fields.Float(string="Odoo PLS: AUC", readonly=True, digits=(4, 3))
     pls_brier = fields.Float(
         string="Odoo PLS: Brier score", readonly=True, digits=(6, 4)
+    )
+    pls_ece = fields.Float(string="Odoo PLS: ECE", readonly=True, digits=(5, 3))
+    pls_fields = fields.Char(
+        string="Odoo PLS: fields used",
+        readonly=True,
+        help="The lead fields Odoo's predictive lead scoring was set to use "
+        "(CRM settings), besides the stage and the team.",
+    )
+    pls_calibration = fields.Json(readonly=True)
+    pls_lift = fields.Json(readonly=True)
+    pls_auc_low = fields.Float(
+        string="Odoo PLS: AUC, 95% low", readonly=True, digits=(4, 3)
+    )
+    pls_auc_high = fields.Float(
+        string="Odoo PLS: AUC, 95% high", readonly=True, digits=(4, 3)
+    )
+    diff_low = fields.Float(
+        string="AUC difference, 95% low",
+        readonly=True,
+        digits=(4, 3),
+        help="AUC of this model minus Odoo PLS's, bootstrap 95% interval.",
+    )
+    diff_high = fields.Float(
+        string="AUC difference, 95% high", readonly=True, digits=(4, 3)
     )
     pls_coverage = fields.Float(
         string="Odoo PLS: share scored",
@@ -191,7 +224,9 @@ class PrmPropensityModel(models.Model):
         vals["lead_count"] = data["lead_count"]
         vals["sample_size"] = len(data["y"])
         try:
-            result = prop.train(data["X"], data["y"], data["at"])
+            result = prop.train(
+                data["dense"], data["cats"], data["columns"], data["y"], data["at"]
+            )
         except prop.NotEnoughData as exc:
             vals.update(
                 state="not_enough_data",
@@ -210,6 +245,8 @@ class PrmPropensityModel(models.Model):
             return self.with_context(prm_training=True).create(vals).with_env(self.env)
         valid = result["validation"]
         at = data["at"]
+        y_valid = data["y"][result["valid_index"]]
+        p_valid = result["valid_predictions"]
         vals.update(
             state="trained",
             message=False,
@@ -222,31 +259,34 @@ class PrmPropensityModel(models.Model):
             base_rate=100.0 * result["base_rate"],
             auc=valid["auc"] or 0.0,
             brier=valid["brier"],
+            ece=valid["ece"],
             base_rate_brier=result["base_rate_brier"],
             log_loss=valid["log_loss"],
-            params={
-                key: result[key]
-                for key in ("mean", "scale", "coef", "intercept", "iso_x", "iso_y")
-            },
-            calibration=result["calibration"],
+            params=result["params"],
+            calibration=evaluation.reliability(p_valid, y_valid),
+            lift=evaluation.lift(p_valid, y_valid),
         )
         vals.update(self._pls_comparison(data, result))
         self.search([("company_id", "=", ruleset.company_id.id)]).active = False
         model = self.with_context(prm_training=True).create(vals).with_env(self.env)
         _logger.info(
-            "PRM conversion model for %s: %s snapshots, AUC %.3f, Brier %.4f",
+            "PRM conversion model for %s: %s snapshots, AUC %.3f, Brier %.4f, "
+            "ECE %.3f; Odoo PLS AUC %.3f",
             ruleset.company_id.name,
             vals["sample_size"],
             model.auc,
             model.brier,
+            model.ece,
+            model.pls_auc,
         )
         # every lead gets its probability from the new model
         self.env["prm.scoring.ruleset"]._prm_trigger_rescore()
         return model
 
     def _training_data(self, ruleset, now):
-        """Snapshots of the company's leads: features ``X``, outcomes ``y``,
-        instants ``at`` (µs), plus what the PLS comparison needs."""
+        """Snapshots of the company's leads: features (``dense``, ``cats`` of
+        ``columns``), outcomes ``y``, instants ``at`` (µs), plus what the PLS
+        comparison needs."""
         company = ruleset.company_id
         now_us = to_micros(now)
         self.env["crm.lead"].flush_model()
@@ -278,77 +318,21 @@ class PrmPropensityModel(models.Model):
             created, closed, now_us, ruleset.horizon_days
         )
         y = prop.labels(won, snap_lead, snap_at, ruleset.horizon_days)
-        X = self._features(ruleset, lead_ids, created, snap_lead, snap_at)
+        Data = self.env["prm.propensity.data"]
+        columns = feat.vocabulary(Data._lead_attributes(lead_ids))
+        dense, cats, _counts = Data._features(
+            ruleset, lead_ids, created, snap_lead, snap_at, columns
+        )
         return {
             "lead_count": len(lead_ids),
             "lead_ids": lead_ids,
             "snap_lead": snap_lead,
-            "X": X,
+            "dense": dense,
+            "cats": cats,
+            "columns": columns,
             "y": y,
             "at": snap_at,
         }
-
-    @api.model
-    def _features(self, ruleset, lead_ids, created, snap_lead, snap_at, scores=None):
-        """Feature matrix of snapshots (lead index, instant) of ``lead_ids``
-        (sorted): scores at each instant (``scores`` if already computed for
-        these very instants) and counts of the events before it."""
-        if not len(snap_lead):
-            return np.zeros((0, len(prop.FEATURES)))
-        if scores is None:
-            rules = ruleset.sudo().rule_ids.filtered("active")
-            fit_rules = rules.filtered(lambda r: r.kind == "fit")
-            fit, matches = at_snapshots(
-                ruleset._prm_fit_matches(lead_ids, fit_rules),
-                ruleset._prm_engagement_matches(lead_ids, rules - fit_rules),
-                snap_lead,
-                snap_at,
-            )
-            scores = score_batch(
-                len(snap_lead), fit, matches, ruleset._engine_settings(), snap_at
-            )
-        ev = self._event_rows(lead_ids)
-        counts = prop.event_counts(
-            snap_lead,
-            snap_at,
-            np.searchsorted(lead_ids, ev["lead"]),
-            ev["at"],
-            ev["kind"],
-        )
-        age = (snap_at - np.asarray(created)[snap_lead]) / prop.DAY_US
-        return prop.assemble(scores.fit, scores.engagement, counts, age)
-
-    def _event_rows(self, lead_ids):
-        """Non-bot events of these leads: lead id, instant, feature kind."""
-        self.env["prm.event"].flush_model()
-        kinds = {
-            t.id: prop.kind_of(t.code)
-            for t in self.env["prm.event.type"]
-            .with_context(active_test=False)
-            .search([])
-        }
-        type_ids = [t for t, kind in kinds.items() if kind >= 0]
-        query = SQL(
-            """
-            COPY (
-                SELECT e.lead_id, e.occurred_at, e.event_type_id
-                  FROM prm_event e
-                 WHERE %s AND e.is_bot IS NOT TRUE AND e.event_type_id = ANY(%s)
-            ) TO STDOUT (FORMAT binary)
-            """,
-            ids_condition(SQL("e.lead_id"), lead_ids.tolist()),
-            pg_array(type_ids or [0]),
-        )
-        buffer = io.BytesIO()
-        self.env.cr.copy_expert(self.env.cr.mogrify(query).decode(), buffer)
-        rows = parse_binary_copy(
-            buffer.getvalue(), [("lead", "int4"), ("at", "timestamp"), ("type", "int4")]
-        )
-        lookup = np.zeros(max(kinds, default=0) + 1, dtype=np.int64) - 1
-        for type_id, kind in kinds.items():
-            lookup[type_id] = kind
-        rows["kind"] = lookup[rows["type"]]
-        return rows
 
     # ------------------------------------------------------------------
     # PREDICTING
@@ -356,18 +340,23 @@ class PrmPropensityModel(models.Model):
 
     @api.model
     def _get_active(self, company):
-        return self.sudo().search(
+        """The company's model in use: the newest trained one, if it was
+        trained by this version of the model."""
+        model = self.sudo().search(
             [("company_id", "=", company.id), ("state", "=", "trained")], limit=1
         )
+        return (
+            model
+            if (model.params or {}).get("version") == prop.VERSION
+            else model.browse()
+        )
 
-    def _predict(self, ruleset, lead_ids, scores, now):
-        """Calibrated probabilities (0-100) of these leads (sorted ids) now,
-        their scores at ``now`` being ``scores``."""
-        self.ensure_one()
+    def _now_features(self, ruleset, lead_ids, now, scores=None):
+        """Features of these leads (sorted ids) now: ``(dense, cats, counts)``."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
         self.env.cr.execute(
             SQL(
-                "SELECT id, create_date FROM crm_lead WHERE %s ORDER BY id",
+                "SELECT id, create_date FROM crm_lead WHERE %s",
                 ids_condition(SQL("id"), lead_ids.tolist()),
             )
         )
@@ -376,112 +365,129 @@ class PrmPropensityModel(models.Model):
             [to_micros(created_of.get(i) or now) for i in lead_ids.tolist()],
             dtype=np.int64,
         )
-        snap_lead = np.arange(len(lead_ids))
-        snap_at = np.full(len(lead_ids), to_micros(now), dtype=np.int64)
-        X = self._features(ruleset, lead_ids, created, snap_lead, snap_at, scores)
-        return np.round(100.0 * prop.predict(self.params, X), 2)
+        return self.env["prm.propensity.data"]._features(
+            ruleset,
+            lead_ids,
+            created,
+            np.arange(len(lead_ids)),
+            np.full(len(lead_ids), to_micros(now), dtype=np.int64),
+            self.params["columns"],
+            scores,
+        )
+
+    def _predict(self, ruleset, lead_ids, scores, now):
+        """Calibrated probabilities (0-100) of these leads (sorted ids) now,
+        their scores at ``now`` being ``scores``."""
+        self.ensure_one()
+        dense, cats, _counts = self._now_features(ruleset, lead_ids, now, scores)
+        return np.round(100.0 * prop.predict(self.params, dense, cats), 2)
+
+    def _factors(self, ruleset, lead, now, limit=6):
+        """What moves this lead's probability most, up or down, against an
+        average lead: a list of dicts (label, value, odds factor, up)."""
+        self.ensure_one()
+        dense, cats, counts = self._now_features(ruleset, [lead.id], now)
+        groups, matrix = prop.contributions(self.params, dense, cats)
+        labels = self.env["prm.propensity.data"]._group_labels()
+        order = np.argsort(-np.abs(matrix[0]), kind="stable")
+        values = self._factor_values(lead, dense[0], counts[0])
+        factors = []
+        for i in order[:limit]:
+            effect = float(matrix[0][i])
+            if abs(effect) < 0.01:
+                break
+            factors.append(
+                {
+                    "label": labels.get(groups[i], groups[i]),
+                    "value": values.get(groups[i], ""),
+                    "odds": float(np.exp(effect)),
+                    "up": effect > 0,
+                }
+            )
+        return factors
+
+    def _factor_values(self, lead, dense, counts):
+        """What the lead shows for each group of features, in words."""
+        names = feat.NUMERIC_NAMES
+        values = {}
+        w30, w_ever = feat.WINDOWS.index(30), feat.WINDOWS.index(None)
+        for k, kind in enumerate(feat.KIND_NAMES):
+            values[kind] = self.env._(
+                "%(recent)s in the last 30 days, %(total)s in all",
+                recent=int(counts[k][w30]),
+                total=int(counts[k][w_ever]),
+            )
+        if dense[names.index("never_engaged")]:
+            values["recency"] = self.env._("no activity yet")
+        else:
+            values["recency"] = self.env._(
+                "%(days)s days ago",
+                days=int(round(np.expm1(dense[names.index("recency")]))),
+            )
+        values["rhythm"] = self.env._(
+            "%(days)s active days in the last 30",
+            days=int(round(np.expm1(dense[names.index("active_days_30")]))),
+        )
+        values["age"] = self.env._(
+            "%(days)s days", days=int(round(np.expm1(dense[names.index("age_log")])))
+        )
+        values["fit"] = f"{dense[names.index('fit')]:.0f}"
+        values["engagement"] = f"{dense[names.index('engagement')]:.0f}"
+        Data = self.env["prm.propensity.data"]
+        for field, value in Data._lead_attributes([lead.id])[0].items():
+            shown = value if isinstance(value, list) else [value]
+            values[field] = ", ".join(
+                Data._attribute_value_label(field, v) for v in shown or [""]
+            )
+        return values
 
     # ------------------------------------------------------------------
     # ODOO'S OWN PREDICTIVE LEAD SCORING, ON THE SAME VALIDATION SET
     # ------------------------------------------------------------------
 
     def _pls_comparison(self, data, result):
-        """AUC and Brier score of Odoo's predictive lead scoring (naive Bayes)
-        on the validation snapshots, each lead taken in the stage it was in at
-        the snapshot's instant (from the stage tracking)."""
+        """Odoo's predictive lead scoring on the validation snapshots: its
+        AUC, Brier score, ECE and reliability where it gives a probability,
+        and the bootstrap intervals of both models' AUC and of their
+        difference on the same resamples."""
         valid = np.asarray(result["valid_index"], dtype=np.int64)
-        if not len(valid):
-            return {}
-        lead_ids = data["lead_ids"][data["snap_lead"][valid]]
-        at = data["at"][valid]
         y = data["y"][valid]
-        stages = self._stages_at(lead_ids, at)
-        Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
-        pls_fields = [f for f in Lead._pls_get_safe_fields() if f != "tag_ids"]
-        use_tags = "tag_ids" in Lead._pls_get_safe_fields()
-        leads = Lead.browse(sorted(set(lead_ids.tolist())))
-        base = {
-            lead.id: (
-                lead.team_id.id,
-                tuple(
-                    lead[f].id if isinstance(lead[f], models.BaseModel) else lead[f]
-                    for f in pls_fields
-                ),
-                tuple(lead.tag_ids.ids) if use_tags else (),
+        p = np.asarray(result["valid_predictions"])
+        rows = np.arange(len(valid))
+        if len(rows) > BOOTSTRAP_ROWS:  # resampling cost, not the figures
+            rows = np.sort(
+                np.random.default_rng(0).choice(rows, BOOTSTRAP_ROWS, replace=False)
             )
-            for lead in leads
+        out = {
+            "pls_fields": ", ".join(
+                self.env["crm.lead"]._fields[f].get_description(self.env)["string"]
+                for f in self.env["crm.lead"]._pls_get_safe_fields()
+            ),
         }
-        keys = [
-            (stage, *base[lead_id])
-            for lead_id, stage in zip(lead_ids.tolist(), stages, strict=True)
-        ]
-        # Odoo computes one probability per distinct combination of values
-        combos = {key: None for key in keys}
-        records = Lead.browse()
-        for stage, team, values, tags in combos:
-            vals = {"stage_id": stage, "team_id": team, "tag_ids": [(6, 0, list(tags))]}
-            vals.update(dict(zip(pls_fields, values, strict=True)))
-            records |= Lead.new(vals)
-        probabilities = records._pls_get_naive_bayes_probabilities()
-        for key, record in zip(combos, records, strict=True):
-            combos[key] = probabilities.get(record.id)
-        pls = np.array(
-            [np.nan if combos[k] is None else combos[k] / 100.0 for k in keys]
+        pls = self.env["prm.propensity.pls"]._probabilities(
+            data["lead_ids"][data["snap_lead"][valid]], data["at"][valid]
         )
         scored = ~np.isnan(pls)
-        out = {"pls_coverage": 100.0 * scored.mean()}
+        out["pls_coverage"] = 100.0 * scored.mean() if len(pls) else 0.0
+        both = rows[scored[rows]]
+        boot = evaluation.bootstrap_auc(p[rows], y[rows])
+        out.update(auc_low=boot["low"] or 0.0, auc_high=boot["high"] or 0.0)
         if scored.any():
-            m = prop.metrics(pls[scored], y[scored])
-            out.update(pls_auc=m["auc"] or 0.0, pls_brier=m["brier"])
-        return out
-
-    def _stages_at(self, lead_ids, at):
-        """Stage id of each lead at each instant (µs), from the stage
-        tracking: the last change before the instant, else the stage before
-        the first change, else the current stage."""
-        field = self.env["ir.model.fields"]._get("crm.lead", "stage_id")
-        ids = sorted(set(lead_ids.tolist()))
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT m.res_id, m.date, v.old_value_integer, v.new_value_integer
-              FROM mail_tracking_value v
-              JOIN mail_message m ON m.id = v.mail_message_id
-             WHERE m.model = 'crm.lead' AND v.field_id = %s AND %s
-          ORDER BY m.res_id, m.date, v.id
-                """,
-                field.id,
-                ids_condition(SQL("m.res_id"), ids),
+            m = evaluation.metrics(pls[scored], y[scored])
+            paired = evaluation.bootstrap_auc(pls[both], y[both], q=p[both])
+            out.update(
+                pls_auc=m["auc"] or 0.0,
+                pls_brier=m["brier"],
+                pls_ece=m["ece"],
+                pls_auc_low=paired["low"] or 0.0,
+                pls_auc_high=paired["high"] or 0.0,
+                # AUC(PRM) - AUC(PLS) on the same resamples
+                diff_low=-(paired["diff_high"] or 0.0),
+                diff_high=-(paired["diff_low"] or 0.0),
+                pls_calibration=evaluation.reliability(pls[scored], y[scored]),
+                pls_lift=evaluation.lift(pls[scored], y[scored]),
             )
-        )
-        changes = {}
-        for res_id, date, old, new in self.env.cr.fetchall():
-            changes.setdefault(res_id, []).append((to_micros(date), old, new))
-        current = {
-            lead.id: lead.stage_id.id
-            for lead in self.env["crm.lead"]
-            .sudo()
-            .with_context(active_test=False)
-            .browse(ids)
-        }
-        # the lead was open then: never in a won stage (e.g. moved without
-        # tracking); take the first open stage instead
-        won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
-        first_open = self.env["crm.stage"].search(
-            [("is_won", "=", False)], order="sequence, id", limit=1
-        )
-        stages = []
-        for lead_id, moment in zip(lead_ids.tolist(), at.tolist(), strict=True):
-            history = changes.get(lead_id)
-            if not history:
-                stage = current[lead_id]
-            else:
-                i = bisect.bisect_right([h[0] for h in history], moment)
-                stage = history[i - 1][2] if i else history[0][1]
-            if not stage or stage in won_stages:
-                stage = first_open.id
-            stages.append(stage or False)
-        return stages
+        return out
 
     # ------------------------------------------------------------------
     # MODEL CARD
@@ -491,78 +497,135 @@ class PrmPropensityModel(models.Model):
     def _compute_model_card(self):
         for model in self:
             model.model_card = (
-                model._render_card() if model.state == "trained" else False
+                self.env["ir.qweb"]._render(
+                    "prm_scoring.prm_propensity_model_card", model._card_values()
+                )
+                if model.state == "trained"
+                else False
             )
 
-    def _render_card(self):
-        rows = Markup("").join(
-            Markup(
-                "<tr><td class='text-end'>%s</td><td class='text-end'>%s</td>"
-                "<td class='text-end'>%s</td></tr>"
+    def _card_values(self):
+        """What the model card template shows."""
+        better = worse = False
+        if self.pls_coverage:
+            better = self.diff_low > 0
+            worse = self.diff_high < 0
+        if not self.pls_coverage:
+            verdict = self.env._(
+                "Odoo's predictive lead scoring gave no probability on these "
+                "snapshots (it needs won and lost leads per team), so there is "
+                "nothing to compare with."
             )
-            % (
-                row["count"],
-                f"{100 * row['predicted']:.1f} %",
-                f"{100 * row['observed']:.1f} %",
+        elif better:
+            verdict = self.env._(
+                "This model ranks leads better than Odoo's predictive lead "
+                "scoring on the same snapshots: the 95%% interval of the "
+                "difference in AUC (%(low)+.3f to %(high)+.3f) lies above zero.",
+                low=self.diff_low,
+                high=self.diff_high,
             )
-            for row in self.calibration or []
-        )
-        calibration = Markup(
-            "<h5>%s</h5><p class='text-muted'>%s</p><table class='table table-sm'>"
-            "<thead><tr><th class='text-end'>%s</th><th class='text-end'>%s</th>"
-            "<th class='text-end'>%s</th></tr></thead><tbody>%s</tbody></table>"
-        ) % (
-            self.env._("Calibration on the validation snapshots"),
-            self.env._(
-                "Snapshots sorted by predicted probability, in ten groups: a "
-                "calibrated model predicts what then happens."
-            ),
-            self.env._("Snapshots"),
-            self.env._("Predicted"),
-            self.env._("Observed"),
-            rows,
-        )
+        elif worse:
+            verdict = self.env._(
+                "This model ranks leads worse than Odoo's predictive lead "
+                "scoring on the same snapshots (difference in AUC %(low)+.3f to "
+                "%(high)+.3f). Odoo's own probability is the better guide for "
+                "now; add fit rules or wait for more history.",
+                low=self.diff_low,
+                high=self.diff_high,
+            )
+        else:
+            verdict = self.env._(
+                "This model is not shown to rank leads better than Odoo's "
+                "predictive lead scoring: the 95%% interval of the difference "
+                "in AUC (%(low)+.3f to %(high)+.3f) includes zero.",
+                low=self.diff_low,
+                high=self.diff_high,
+            )
+        return {
+            "model": self,
+            "verdict": verdict,
+            "better": better,
+            "worse": worse,
+            "diagram": self._reliability_diagram(),
+            "lift_rows": self._lift_rows(),
+            "signals": self._strongest_signals(),
+        }
+
+    def _reliability_diagram(self, size=240, pad=36):
+        """Points of the reliability diagram (SVG coordinates): the diagonal
+        is perfect calibration."""
+        rows = (self.calibration or []) + (self.pls_calibration or [])
+        top = max([0.05] + [max(r["predicted"], r["observed"]) for r in rows])
+        top = min(1.0, float(np.ceil(top * 10) / 10))
+
+        def xy(row):
+            return (
+                round(pad + size * row["predicted"] / top, 1),
+                round(pad + size * (1 - row["observed"] / top), 1),
+            )
+
+        def series(table):
+            points = [xy(row) for row in table or []]
+            return {
+                "points": points,
+                "line": " ".join(f"{x},{y}" for x, y in points),
+            }
+
+        ticks = [
+            {
+                "label": f"{100 * top * i / 5:.0f} %",
+                "at": round(pad + size * i / 5, 1),
+                "y": round(pad + size * (1 - i / 5), 1),
+            }
+            for i in range(6)
+        ]
+        return {
+            "size": size,
+            "pad": pad,
+            "end": pad + size,
+            "prm": series(self.calibration),
+            "pls": series(self.pls_calibration),
+            "ticks": ticks,
+        }
+
+    def _lift_rows(self):
+        pls = {row["decile"]: row for row in self.pls_lift or []}
+        return [
+            {
+                "decile": row["decile"],
+                "rate": f"{100 * row['rate']:.1f} %",
+                "lift": f"{row['lift']:.2f}×",
+                "pls_rate": f"{100 * pls[row['decile']]['rate']:.1f} %"
+                if row["decile"] in pls
+                else "",
+                "pls_lift": f"{pls[row['decile']]['lift']:.2f}×"
+                if row["decile"] in pls
+                else "",
+            }
+            for row in self.lift or []
+        ]
+
+    def _strongest_signals(self, limit=12):
+        """The features and attribute values with the largest weights."""
         params = self.params or {}
-        labels = dict(prop.FEATURES)
-        weights = Markup("").join(
-            Markup("<tr><td>%s</td><td class='text-end'>%s</td></tr>")
-            % (labels[name], f"{coef:+.3f}")
-            for (name, _label), coef in sorted(
-                zip(prop.FEATURES, params.get("coef", []), strict=False),
-                key=lambda item: -abs(item[1]),
+        Data = self.env["prm.propensity.data"]
+        labels = Data._group_labels()
+        items = []
+        for (name, group), coef in zip(
+            feat.NUMERIC, params.get("coef_numeric", []), strict=False
+        ):
+            items.append((coef, f"{labels[group]} ({name.replace('_', ' ')})"))
+        for (field, value), coef in zip(
+            params.get("columns", []), params.get("coef_columns", []), strict=False
+        ):
+            items.append(
+                (
+                    coef,
+                    f"{labels[field]}: {Data._attribute_value_label(field, value)}",
+                )
             )
-        )
-        features = Markup(
-            "<h5>%s</h5><p class='text-muted'>%s</p><table class='table table-sm'>"
-            "<tbody>%s</tbody></table>"
-        ) % (
-            self.env._("What the model looks at"),
-            self.env._(
-                "Weights on standardised features (logistic regression): a "
-                "positive weight raises the probability. Features of a snapshot "
-                "use only what had happened before it; the fit score uses the "
-                "lead's current data."
-            ),
-            weights,
-        )
-        notes = Markup("<h5>%s</h5><ul><li>%s</li><li>%s</li><li>%s</li></ul>") % (
-            self.env._("How it was built"),
-            self.env._(
-                "Each lead is taken as it was at 0, 7, 30 and 90 days of age "
-                "(while still open and at least %(days)s days ago), labelled by "
-                "whether it was won in the next %(days)s days.",
-                days=self.horizon_days,
-            ),
-            self.env._(
-                "The oldest snapshots fit the model, the next ones calibrate "
-                "it (isotonic regression), the most recent quarter checks it: "
-                "the figures above are out of time, never on data it learned from."
-            ),
-            self.env._(
-                "Odoo's predictive lead scoring is scored on the same validation "
-                "snapshots with each lead in the stage it was then; it estimates "
-                "the chance to be won at all, not within the horizon, and its "
-                "frequency table has seen every closed lead, validation ones included."
-            ),
-        )
-        return calibration + features + notes
+        items.sort(key=lambda item: -abs(item[0]))
+        return [
+            {"label": label, "weight": f"{coef:+.2f}", "up": coef > 0}
+            for coef, label in items[:limit]
+        ]

@@ -146,9 +146,14 @@ class TestPrmPropensity(PrmCommon):
         )
         self.assertGreater(model.pls_coverage, 0)
         self.assertTrue(0 < model.pls_auc <= 1 and 0 < model.pls_brier < 1)
+        self.assertTrue(model.auc_low <= model.auc <= model.auc_high)
+        self.assertTrue(0 <= model.ece < 0.2)
+        self.assertEqual(len(model.lift), 10)
         card = str(model.model_card)
-        self.assertIn("Calibration", card)
-        self.assertIn("Page views in the 7 days before", card)
+        self.assertIn("Reliability diagram", card)
+        self.assertIn("<polyline", card)
+        self.assertIn("Lift by decile", card)
+        self.assertIn("Page views", card)
         self.assertTrue(model.active)
         # open leads now get a probability: the engaged one a higher one
         with freeze_time(NOON):
@@ -156,6 +161,30 @@ class TestPrmPropensity(PrmCommon):
         engaged = self.engaged.prm_conversion_probability
         silent = self.silent.prm_conversion_probability
         self.assertTrue(0 <= silent < engaged <= 100, (silent, engaged))
+        # and say why: the engaged lead's page views raise its probability
+        with freeze_time(NOON):
+            self.engaged.invalidate_recordset(["prm_probability_factors"])
+            factors = str(self.engaged.prm_probability_factors)
+        self.assertIn("Page views", factors)
+        self.assertIn("6 in the last 30 days, 6 in all", factors)
+        self.assertIn("▲", factors)
+
+    def test_models_of_an_earlier_version_are_not_used(self):
+        """A model stored by an earlier version (other features) is never
+        evaluated: the lead shows no probability rather than a wrong one."""
+        Model = self.env["prm.propensity.model"].with_context(prm_training=True)
+        Model.create(
+            {
+                "company_id": self.company.id,
+                "state": "trained",
+                "params": {"coef": [1.0], "intercept": 0.0},
+            }
+        )
+        self.assertFalse(Model._get_active(self.company))
+        with freeze_time(NOON):
+            self.engaged._prm_rescore(now=NOON)
+        self.assertFalse(self.engaged.prm_has_probability)
+        self.assertIn("No conversion model", str(self.engaged.prm_probability_factors))
 
     def test_retraining_archives_the_previous_model(self):
         """A new model replaces the active one; the old one is kept, archived."""

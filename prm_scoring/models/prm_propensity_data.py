@@ -1,0 +1,214 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import io
+
+import numpy as np
+
+from odoo import api, models
+from odoo.tools import SQL
+
+from ..engine import at_snapshots, score_batch
+from ..engine import features as feat
+from ..engine.pgcopy import parse_binary_copy
+from .crm_lead import ids_condition, pg_array
+
+# attribute field -> (model of its values, for labels) for the id-valued ones
+ATTRIBUTE_MODELS = {
+    "country": "res.country",
+    "source": "utm.source",
+    "medium": "utm.medium",
+    "campaign": "utm.campaign",
+    "team": "crm.team",
+    "industry": "res.partner.industry",
+    "tag": "crm.tag",
+    "interest": "prm.interest",
+}
+# attribute field -> crm.lead selection field, for labels
+ATTRIBUTE_SELECTIONS = {"company_size": "prm_company_size", "age_band": "prm_age_band"}
+
+
+class PrmPropensityData(models.AbstractModel):
+    """What the conversion model reads of leads: their declared attributes,
+    their events, and the feature matrices of snapshots built from them."""
+
+    _name = "prm.propensity.data"
+    _description = "PRM Conversion Model Data"
+
+    @api.model
+    def _lead_attributes(self, lead_ids):
+        """One dict per lead of ``lead_ids`` (in that order): attribute field
+        -> value ("" when not set; lists for tags and interests).  Ids of
+        related records are kept as text (labels are looked up to explain)."""
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT l.id, l.country_id, l.source_id, l.medium_id, l.campaign_id,
+                   l.team_id, l.prm_industry_id, l.prm_company_size, l.function,
+                   l.email_from, COALESCE(NULLIF(l.phone, ''), l.mobile),
+                   l.prm_age_band,
+                   ARRAY(SELECT t.tag_id FROM crm_tag_rel t
+                          WHERE t.lead_id = l.id ORDER BY 1),
+                   ARRAY(SELECT i.prm_interest_id FROM crm_lead_prm_interest_rel i
+                          WHERE i.crm_lead_id = l.id ORDER BY 1)
+              FROM crm_lead l
+             WHERE %s
+                """,
+                ids_condition(SQL("l.id"), list(lead_ids)),
+            )
+        )
+
+        def text(value):
+            return "" if value in (None, False) else str(value)
+
+        by_id = {}
+        for row in self.env.cr.fetchall():
+            by_id[row[0]] = {
+                "country": text(row[1]),
+                "source": text(row[2]),
+                "medium": text(row[3]),
+                "campaign": text(row[4]),
+                "team": text(row[5]),
+                "industry": text(row[6]),
+                "company_size": text(row[7]),
+                "function": feat.normalize_function(row[8]),
+                "seniority": feat.seniority(row[8]),
+                "email_kind": feat.email_kind(row[9]),
+                "phone": "yes" if row[10] else "no",
+                "age_band": text(row[11]),
+                "tag": [str(t) for t in row[12]],
+                "interest": [str(i) for i in row[13]],
+            }
+        return [by_id.get(int(i), {}) for i in lead_ids]
+
+    @api.model
+    def _event_rows(self, lead_ids):
+        """Non-bot events of these leads: lead id, instant, feature kind."""
+        self.env["prm.event"].flush_model()
+        kinds = {
+            t.id: feat.kind_of(t.code)
+            for t in self.env["prm.event.type"]
+            .with_context(active_test=False)
+            .search([])
+        }
+        type_ids = [t for t, kind in kinds.items() if kind >= 0]
+        query = SQL(
+            """
+            COPY (
+                SELECT e.lead_id, e.occurred_at, e.event_type_id
+                  FROM prm_event e
+                 WHERE %s AND e.is_bot IS NOT TRUE AND e.event_type_id = ANY(%s)
+            ) TO STDOUT (FORMAT binary)
+            """,
+            ids_condition(SQL("e.lead_id"), [int(i) for i in lead_ids]),
+            pg_array(type_ids or [0]),
+        )
+        buffer = io.BytesIO()
+        self.env.cr.copy_expert(self.env.cr.mogrify(query).decode(), buffer)
+        rows = parse_binary_copy(
+            buffer.getvalue(), [("lead", "int4"), ("at", "timestamp"), ("type", "int4")]
+        )
+        lookup = np.zeros(max(kinds, default=0) + 1, dtype=np.int64) - 1
+        for type_id, kind in kinds.items():
+            lookup[type_id] = kind
+        rows["kind"] = lookup[rows["type"]]
+        return rows
+
+    @api.model
+    def _features(
+        self, ruleset, lead_ids, created, snap_lead, snap_at, columns, scores=None
+    ):
+        """Features of snapshots (lead index, instant) of ``lead_ids``
+        (sorted): ``(dense, cats, counts)`` with the numeric matrix, the
+        one-hot attributes in ``columns`` order and the raw event counts.
+        The scores at each instant are computed unless given (``scores``,
+        for these very instants)."""
+        lead_ids = np.asarray(lead_ids, dtype=np.int64)
+        if scores is None and len(snap_lead):
+            rules = ruleset.sudo().rule_ids.filtered("active")
+            fit_rules = rules.filtered(lambda r: r.kind == "fit")
+            fit, matches = at_snapshots(
+                ruleset._prm_fit_matches(lead_ids, fit_rules),
+                ruleset._prm_engagement_matches(lead_ids, rules - fit_rules),
+                snap_lead,
+                snap_at,
+            )
+            scores = score_batch(
+                len(snap_lead), fit, matches, ruleset._engine_settings(), snap_at
+            )
+        ev = self._event_rows(lead_ids)
+        block, counts = feat.event_features(
+            snap_lead,
+            snap_at,
+            np.searchsorted(lead_ids, ev["lead"]),
+            ev["at"],
+            ev["kind"],
+        )
+        age = (np.asarray(snap_at) - np.asarray(created)[snap_lead]) / feat.DAY_US
+        n = len(snap_lead)
+        dense = feat.assemble(
+            block,
+            age,
+            scores.fit if n else np.zeros(0),
+            scores.engagement if n else np.zeros(0),
+        )
+        cats = feat.encode(self._lead_attributes(lead_ids), columns)[
+            np.asarray(snap_lead, dtype=np.int64)
+        ]
+        return dense, cats, counts
+
+    @api.model
+    def _group_labels(self):
+        """Names of the groups of features a probability is explained by."""
+        return {
+            "view": self.env._("Page views"),
+            "open": self.env._("Email opens"),
+            "click": self.env._("Email clicks and replies"),
+            "form": self.env._("Forms, registrations and downloads"),
+            "talk": self.env._("Calls and meetings"),
+            "recency": self.env._("Last activity"),
+            "rhythm": self.env._("Rhythm of activity"),
+            "age": self.env._("Age of the lead"),
+            "fit": self.env._("Fit score"),
+            "engagement": self.env._("Engagement score"),
+            "country": self.env._("Country"),
+            "source": self.env._("Source"),
+            "medium": self.env._("Medium"),
+            "campaign": self.env._("Campaign"),
+            "team": self.env._("Sales team"),
+            "industry": self.env._("Industry"),
+            "company_size": self.env._("Company size"),
+            "function": self.env._("Job position"),
+            "seniority": self.env._("Seniority"),
+            "email_kind": self.env._("Email address"),
+            "phone": self.env._("Phone given"),
+            "age_band": self.env._("Age band"),
+            "tag": self.env._("Tag"),
+            "interest": self.env._("Interest"),
+        }
+
+    @api.model
+    def _attribute_value_label(self, field, value):
+        """A person's words for one attribute value ("Google Ads", "yes")."""
+        if value == "":
+            return self.env._("not set")
+        if field in ATTRIBUTE_MODELS:
+            record = (
+                self.env[ATTRIBUTE_MODELS[field]].sudo().browse(int(value)).exists()
+            )
+            return record.display_name if record else value
+        if field in ATTRIBUTE_SELECTIONS:
+            selection = self.env["crm.lead"]._fields[ATTRIBUTE_SELECTIONS[field]]
+            return dict(selection._description_selection(self.env)).get(value, value)
+        words = {
+            ("phone", "yes"): self.env._("yes"),
+            ("phone", "no"): self.env._("no"),
+            ("email_kind", "free"): self.env._("free email provider"),
+            ("email_kind", "business"): self.env._("company domain"),
+            ("seniority", "executive"): self.env._("executive"),
+            ("seniority", "director"): self.env._("director"),
+            ("seniority", "manager"): self.env._("manager"),
+            ("seniority", "individual"): self.env._("individual contributor"),
+            ("seniority", "other"): self.env._("other"),
+        }
+        return words.get((field, value), value)
