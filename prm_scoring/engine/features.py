@@ -55,7 +55,7 @@ def _numeric_features():
 NUMERIC = _numeric_features()
 NUMERIC_NAMES = tuple(name for name, _group in NUMERIC)
 
-#: declared attributes of a lead, one-hot in the model
+#: declared attributes of a lead (and its stage at the instant), one-hot
 ATTRIBUTES = (
     "country",
     "source",
@@ -71,6 +71,7 @@ ATTRIBUTES = (
     "age_band",
     "tag",
     "interest",
+    "stage",
 )
 
 FREE_MAIL_DOMAINS = frozenset(

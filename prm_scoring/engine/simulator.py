@@ -39,6 +39,7 @@ COUNTRIES = (
 )  # fmt: skip
 SIZES = (("1_10", 0.35, -0.45), ("11_50", 0.3, 0.0), ("51_200", 0.22, 0.35),
          ("201_1000", 0.09, 0.5), ("1001_plus", 0.04, 0.4))  # fmt: skip
+DEAL_SIZE = (2_000, 6_000, 15_000, 40_000, 90_000)  # typical revenue by size
 INDUSTRIES = (
     ("Manufacturing", 0.2, 0.3), ("Retail", 0.2, -0.2), ("Software", 0.15, 0.2),
     ("Construction", 0.15, -0.1), ("Healthcare", 0.1, 0.15),
@@ -258,6 +259,9 @@ class Scenario:
                     "phone": "+34 600 000 %03d" % (i % 1000) if self.phone[i] else "",
                     "created": float(self.created[i]),
                     "cost": source[4],
+                    "revenue": round(
+                        DEAL_SIZE[self.size[i]] * float(rng.lognormal(0.0, 0.4)), -2
+                    ),
                 }
             )
         return out

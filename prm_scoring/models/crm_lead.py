@@ -190,8 +190,11 @@ class CrmLead(models.Model):
         """Odoo's PLS values of leads; with ``prm_pls_stage_at`` in the
         context ({lead id: stage id}), each such lead as if in that stage (the
         model card scores Odoo's PLS on past snapshots this way)."""
-        values = super()._pls_get_lead_pls_values(domain=domain or [])
         stage_of = self.env.context.get("prm_pls_stage_at")
+        if stage_of and not domain:
+            # Odoo's own SQL path (its batch mode), for these very leads
+            domain = [("id", "in", self.ids)]
+        values = super()._pls_get_lead_pls_values(domain=domain or [])
         if stage_of:
             for lead_id, lead_values in values.items():
                 if lead_id in stage_of:

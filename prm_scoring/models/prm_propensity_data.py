@@ -7,7 +7,7 @@ import numpy as np
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..engine import at_snapshots, score_batch
+from ..engine import at_snapshots, score_batch, to_micros
 from ..engine import features as feat
 from ..engine.pgcopy import parse_binary_copy
 from .crm_lead import ids_condition, pg_array
@@ -22,6 +22,7 @@ ATTRIBUTE_MODELS = {
     "industry": "res.partner.industry",
     "tag": "crm.tag",
     "interest": "prm.interest",
+    "stage": "crm.stage",
 }
 # attribute field -> crm.lead selection field, for labels
 ATTRIBUTE_SELECTIONS = {"company_size": "prm_company_size", "age_band": "prm_age_band"}
@@ -54,7 +55,7 @@ class PrmPropensityData(models.AbstractModel):
               FROM crm_lead l
              WHERE %s
                 """,
-                ids_condition(SQL("l.id"), list(lead_ids)),
+                ids_condition(SQL("l.id"), [int(i) for i in lead_ids]),
             )
         )
 
@@ -116,13 +117,21 @@ class PrmPropensityData(models.AbstractModel):
 
     @api.model
     def _features(
-        self, ruleset, lead_ids, created, snap_lead, snap_at, columns, scores=None
+        self,
+        ruleset,
+        lead_ids,
+        created,
+        snap_lead,
+        snap_at,
+        columns,
+        scores=None,
+        now=False,
     ):
         """Features of snapshots (lead index, instant) of ``lead_ids``
         (sorted): ``(dense, cats, counts)`` with the numeric matrix, the
         one-hot attributes in ``columns`` order and the raw event counts.
         The scores at each instant are computed unless given (``scores``,
-        for these very instants)."""
+        for these very instants); ``now``: the instants are the present."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
         if scores is None and len(snap_lead):
             rules = ruleset.sudo().rule_ids.filtered("active")
@@ -154,8 +163,89 @@ class PrmPropensityData(models.AbstractModel):
         )
         cats = feat.encode(self._lead_attributes(lead_ids), columns)[
             np.asarray(snap_lead, dtype=np.int64)
-        ]
+        ] + feat.encode(
+            self._stage_values(lead_ids, snap_lead, snap_at, now=now), columns
+        )
         return dense, cats, counts
+
+    @api.model
+    def _stage_values(self, lead_ids, snap_lead, snap_at, now=False):
+        """``{"stage": id}`` of each snapshot: the stage its lead was in."""
+        lead_ids = np.asarray(lead_ids, dtype=np.int64)
+        stages = self._stages_at(
+            lead_ids[np.asarray(snap_lead, dtype=np.int64)],
+            np.asarray(snap_at, dtype=np.int64),
+            now=now,
+        )
+        return [{"stage": str(s) if s else ""} for s in stages]
+
+    @api.model
+    def _stages_at(self, lead_ids, at, now=False):
+        """Stage id of each lead at each instant (µs), from the stage
+        tracking: the last change before the instant, else the stage before
+        the first change, else the current stage (always, when ``now``: the
+        instants are the present).  The lead was open then: a won stage (a
+        move without tracking) reads as the first open stage."""
+        lead_ids = np.asarray(lead_ids, dtype=np.int64)
+        ids = sorted(set(lead_ids.tolist()))
+        c_lead, c_at, c_old, c_new = [], [], [], []
+        if not now:
+            field = self.env["ir.model.fields"]._get("crm.lead", "stage_id")
+            self.env.cr.execute(
+                SQL(
+                    """
+                SELECT m.res_id, m.date, v.old_value_integer, v.new_value_integer
+                  FROM mail_tracking_value v
+                  JOIN mail_message m ON m.id = v.mail_message_id
+                 WHERE m.model = 'crm.lead' AND v.field_id = %s AND %s
+              ORDER BY m.res_id, m.date, v.id
+                    """,
+                    field.id,
+                    ids_condition(SQL("m.res_id"), ids),
+                )
+            )
+            for res_id, date, old, new in self.env.cr.fetchall():
+                c_lead.append(res_id)
+                c_at.append(to_micros(date))
+                c_old.append(old or 0)
+                c_new.append(new or 0)
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, stage_id FROM crm_lead WHERE %s",
+                ids_condition(SQL("id"), ids),
+            )
+        )
+        current = dict(self.env.cr.fetchall())
+        stages = np.array([current.get(i) or 0 for i in lead_ids.tolist()])
+        if c_lead:
+            # the last change at or before each instant, per lead: one sorted
+            # key per (lead, second) as for the event features
+            c_lead = np.array(c_lead, dtype=np.int64)
+            c_s = np.array(c_at, dtype=np.int64) // 1_000_000
+            at_s = np.asarray(at, dtype=np.int64) // 1_000_000
+            base = min(c_s.min(), at_s.min())
+            span = int(max(c_s.max(), at_s.max()) - base + 2)
+            keys = c_lead * span + (c_s - base)
+            pos = np.searchsorted(keys, lead_ids * span + (at_s - base), side="right")
+            first = np.searchsorted(c_lead, lead_ids, side="left")
+            has = (first < len(c_lead)) & (
+                c_lead[np.minimum(first, len(c_lead) - 1)] == lead_ids
+            )
+            before = has & (pos > first)
+            c_old, c_new = np.array(c_old), np.array(c_new)
+            stages = np.where(
+                before,
+                c_new[np.maximum(pos - 1, 0)],
+                np.where(has, c_old[np.minimum(first, len(c_lead) - 1)], stages),
+            )
+        won_stages = self.env["crm.stage"].search([("is_won", "=", True)]).ids
+        first_open = self.env["crm.stage"].search(
+            [("is_won", "=", False)], order="sequence, id", limit=1
+        )
+        stages = np.where(
+            (stages == 0) | np.isin(stages, won_stages), first_open.id or 0, stages
+        )
+        return [int(s) or False for s in stages]
 
     @api.model
     def _group_labels(self):
@@ -185,6 +275,7 @@ class PrmPropensityData(models.AbstractModel):
             "age_band": self.env._("Age band"),
             "tag": self.env._("Tag"),
             "interest": self.env._("Interest"),
+            "stage": self.env._("Stage"),
         }
 
     @api.model

@@ -319,7 +319,10 @@ class PrmPropensityModel(models.Model):
         )
         y = prop.labels(won, snap_lead, snap_at, ruleset.horizon_days)
         Data = self.env["prm.propensity.data"]
-        columns = feat.vocabulary(Data._lead_attributes(lead_ids))
+        columns = feat.vocabulary(
+            Data._lead_attributes(lead_ids)
+            + Data._stage_values(lead_ids, snap_lead, snap_at)
+        )
         dense, cats, _counts = Data._features(
             ruleset, lead_ids, created, snap_lead, snap_at, columns
         )
@@ -373,6 +376,7 @@ class PrmPropensityModel(models.Model):
             np.full(len(lead_ids), to_micros(now), dtype=np.int64),
             self.params["columns"],
             scores,
+            now=True,
         )
 
     def _predict(self, ruleset, lead_ids, scores, now):

@@ -1,14 +1,8 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import bisect
-
 import numpy as np
 
 from odoo import api, models
-from odoo.tools import SQL
-
-from ..engine import to_micros
-from .crm_lead import ids_condition
 
 
 class PrmPropensityPls(models.AbstractModel):
@@ -29,7 +23,9 @@ class PrmPropensityPls(models.AbstractModel):
         stage replaced by the one they had at the instant; a lead appearing in
         several snapshots is computed once per round."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
-        stages = self._stages_at(lead_ids, np.asarray(at, dtype=np.int64))
+        stages = self.env["prm.propensity.data"]._stages_at(
+            lead_ids, np.asarray(at, dtype=np.int64)
+        )
         Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
         out = np.full(len(lead_ids), np.nan)
         # round k holds the k-th snapshot of each lead
@@ -49,51 +45,3 @@ class PrmPropensityPls(models.AbstractModel):
             ]
             leads.invalidate_recordset()
         return out
-
-    @api.model
-    def _stages_at(self, lead_ids, at):
-        """Stage id of each lead at each instant (µs), from the stage
-        tracking: the last change before the instant, else the stage before
-        the first change, else the current stage.  The lead was open then:
-        a won stage (a move without tracking) reads as the first open stage."""
-        field = self.env["ir.model.fields"]._get("crm.lead", "stage_id")
-        ids = sorted(set(lead_ids.tolist()))
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT m.res_id, m.date, v.old_value_integer, v.new_value_integer
-              FROM mail_tracking_value v
-              JOIN mail_message m ON m.id = v.mail_message_id
-             WHERE m.model = 'crm.lead' AND v.field_id = %s AND %s
-          ORDER BY m.res_id, m.date, v.id
-                """,
-                field.id,
-                ids_condition(SQL("m.res_id"), ids),
-            )
-        )
-        changes = {}
-        for res_id, date, old, new in self.env.cr.fetchall():
-            changes.setdefault(res_id, []).append((to_micros(date), old, new))
-        self.env.cr.execute(
-            SQL(
-                "SELECT id, stage_id FROM crm_lead WHERE %s",
-                ids_condition(SQL("id"), ids),
-            )
-        )
-        current = dict(self.env.cr.fetchall())
-        won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
-        first_open = self.env["crm.stage"].search(
-            [("is_won", "=", False)], order="sequence, id", limit=1
-        )
-        stages = []
-        for lead_id, moment in zip(lead_ids.tolist(), at.tolist(), strict=True):
-            history = changes.get(lead_id)
-            if not history:
-                stage = current.get(lead_id)
-            else:
-                i = bisect.bisect_right([h[0] for h in history], moment)
-                stage = history[i - 1][2] if i else history[0][1]
-            if not stage or stage in won_stages:
-                stage = first_open.id
-            stages.append(stage or False)
-        return stages

@@ -108,7 +108,7 @@ class TestPrmPropensityPls(PrmCommon):
         )
         self.env.flush_all()
         at = [to_micros(NOON - timedelta(days=2)), to_micros(NOON)]
-        stages = self.env["prm.propensity.pls"]._stages_at(
+        stages = self.env["prm.propensity.data"]._stages_at(
             np.array([lead.id, lead.id]), np.array(at)
         )
         self.assertEqual(stages, [early.id, late.id])
