@@ -36,8 +36,8 @@ import numpy as np
 import odoo
 from odoo import api, fields, SUPERUSER_ID
 from odoo.tools import config
-from odoo.addons.prm_scoring.engine import evaluation, simulator
 config.parse_config(sys.argv[1:])
+from odoo.addons.prm_scoring.engine import evaluation, simulator
 n, seed = int(os.environ["PRM_SIM_N"]), int(os.environ["PRM_SIM_SEED"])
 registry = odoo.modules.registry.Registry(config["db_name"])
 out = {}
@@ -88,7 +88,8 @@ with registry.cursor() as cr:
     oracle = scenario.oracle()[idx]
     out["open"] = len(idx)
     out["converted"] = int(y.sum())
-    out["with_probability"] = int(sum(got[i][0] is not None for i in lead_of[idx].tolist()))
+    out["with_probability"] = sum(
+        got[i][0] is not None for i in lead_of[idx].tolist())
     for name, p in (("prm", prm), ("pls", pls), ("oracle", oracle)):
         m = evaluation.metrics(p, y)
         m.update(evaluation.bootstrap_auc(p, y))

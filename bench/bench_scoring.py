@@ -58,6 +58,7 @@ with registry.cursor() as cr:
         "state": model.state, "snapshots": model.sample_size, "auc": model.auc,
         "brier": model.brier, "pls_auc": model.pls_auc, "message": model.message,
         "pls_coverage": model.pls_coverage, "pls_brier": model.pls_brier,
+        "ece": model.ece, "auc_low": model.auc_low, "auc_high": model.auc_high,
     }
     start = time.perf_counter()
     Lead._cron_prm_rescore_all(now=tomorrow)
@@ -203,8 +204,10 @@ def run(ctx):
             else "gave no probability"
         )
         quality = (
-            f"{model['snapshots']:,} snapshots; out of time: AUC {model['auc']:.3f}, "
-            f"Brier {model['brier']:.4f} (Odoo PLS on the same snapshots: {pls})"
+            f"{model['snapshots']:,} snapshots; out of time: AUC {model['auc']:.3f} "
+            f"({model['auc_low']:.3f} – {model['auc_high']:.3f}), "
+            f"Brier {model['brier']:.4f}, ECE {model['ece']:.3f} "
+            f"(Odoo PLS on the same snapshots: {pls})"
         )
     else:
         quality = f"not trained: {model['message']}"
@@ -239,7 +242,11 @@ def run(ctx):
             f"**{r['incremental_ms']:.1f} ms**",
             "<= 20 ms",
         ),
-        ("training the conversion model (weekly)", f"{r['train']:.1f} s", ""),
+        (
+            "training the conversion model (weekly)",
+            f"**{r['train']:.1f} s**",
+            "<= 30 s",
+        ),
         ("conversion model on this synthetic history", quality, ""),
         (
             "daily run with the conversion model (leads given a probability)",
