@@ -16,6 +16,7 @@ def post_init_hook(env):
         # demo data: crm's demo leads have no tracked past to rebuild
         if env["ir.module.module"].search([("name", "=", "prm_funnel")]).demo:
             History._prm_demo_history()
+            env["prm.acquisition.cost"]._prm_demo_costs()
     else:
         env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()
 

@@ -27,7 +27,8 @@ def _lead_table_options(cr):
 def post_init_hook(env):
     """Reserve room for score updates, unless a fillfactor is already set;
     give every company without a rule set the default one (scores from the
-    first event, with no configuration)."""
+    first event, with no configuration); with demo data, load a simulated
+    year of prospects."""
     if not any(opt.startswith("fillfactor=") for opt in _lead_table_options(env.cr)):
         env.cr.execute(
             SQL("ALTER TABLE crm_lead SET (fillfactor = %s)", LEAD_FILLFACTOR)
@@ -36,6 +37,9 @@ def post_init_hook(env):
     for company in env["res.company"].search([]):
         if not Ruleset.search_count([("company_id", "=", company.id)], limit=1):
             Ruleset._prm_create_default(company)
+    # demo data: a year of prospects made by the product's own simulator
+    if env["ir.module.module"].search([("name", "=", "prm_scoring")]).demo:
+        env["prm.prospect.history"]._load_demo()
 
 
 def uninstall_hook(env):

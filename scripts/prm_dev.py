@@ -673,16 +673,14 @@ def ensure_browser():
     ensure_debian_package(("wkhtmltopdf",), "wkhtmltopdf", "the PDF report tests")
 
 
-def cmd_setup(args):
-    cfg = ensure_environment(args.odoo_src)
-    ensure_postgres()
-    ensure_browser()
-    if args.no_db:
-        return 0
-    name = args.db
+def ensure_demo_db(cfg, name, update=True):
+    """The demo database `name`: created with crm, the addons and demo data
+    when missing; when it exists, its addons are updated if `update`."""
     addons = ",".join(ADDONS)
     log_path = Path(tempfile.gettempdir()) / (f"prm-setup-{name}.log")
     if db_exists(name):
+        if not update:
+            return
         say(f"Updating the addons in database {name} ...")
         rc = run_odoo_logged(
             cfg,
@@ -715,17 +713,26 @@ def cmd_setup(args):
             drop_db(cfg, name)
     if rc:
         raise SetupError(f"Installing the addons failed; log tail:\n{tail(log_path)}")
-    say(f"Database {name} is ready. Start Odoo with: ./scripts/run")
+    say(f"Database {name} is ready.")
+
+
+def cmd_setup(args):
+    cfg = ensure_environment(args.odoo_src)
+    ensure_postgres()
+    ensure_browser()
+    if args.no_db:
+        return 0
+    ensure_demo_db(cfg, args.db)
+    say("Start Odoo with: ./scripts/run")
     return 0
 
 
 def cmd_run(args):
-    cfg = ensure_environment(quiet=True)
+    """Serve the demo database, after whatever set-up step is missing (the
+    environment, PostgreSQL, the database itself)."""
+    cfg = ensure_environment(args.odoo_src, quiet=True)
     ensure_postgres()
-    if not db_exists(args.db):
-        raise SetupError(
-            f"Database {args.db} does not exist yet: run ./scripts/setup first."
-        )
+    ensure_demo_db(cfg, args.db, update=False)
     say(
         "Odoo with PRM for Odoo: http://localhost:%d  (database %s)"
         % (args.port, args.db)
@@ -999,7 +1006,10 @@ def main(argv=None):
     p.add_argument("--db", default="prm_demo", help="demo database (prm_demo)")
     p.add_argument("--no-db", action="store_true", help="only the environment")
     p.set_defaults(func=cmd_setup)
-    p = sub.add_parser("run", help="start Odoo with the demo database")
+    p = sub.add_parser(
+        "run", help="set up what is missing, then start Odoo with the demo database"
+    )
+    p.add_argument("--odoo-src", help="an Odoo 18.0 source tree (else ODOO_SRC)")
     p.add_argument("--db", default="prm_demo")
     p.add_argument("--port", type=int, default=8069)
     p.set_defaults(func=cmd_run)

@@ -1,7 +1,10 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 
 class PrmAcquisitionCost(models.Model):
@@ -76,6 +79,46 @@ class PrmAcquisitionCost(models.Model):
                         start=cost.date_from,
                     )
                 )
+
+    @api.model
+    def _prm_demo_costs(self):
+        """Demo data: what each paid source of the simulated prospects cost,
+        month by month (its cost per lead times the leads it brought)."""
+        from odoo.addons.prm_scoring.engine import simulator
+
+        cost_per_lead = {name: cost for name, _m, _w, _q, cost in simulator.SOURCES}
+        self.env["crm.lead"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                """
+            SELECT s.id, s.name, m.id, date_trunc('month', l.create_date)::date,
+                   count(*)
+              FROM crm_lead l
+              JOIN utm_source s ON s.id = l.source_id
+              LEFT JOIN utm_medium m ON m.id = l.medium_id
+             WHERE s.name = ANY(%s)
+          GROUP BY 1, 2, 3, 4
+                """,
+                [name for name, cost in cost_per_lead.items() if cost],
+            )
+        )
+        vals = []
+        for source_id, name, medium_id, month, count in self.env.cr.fetchall():
+            period = month.strftime("%b %Y")
+            vals.append(
+                {
+                    "name": self.env._(
+                        "%(source)s, %(month)s", source=name, month=period
+                    ),
+                    "kind": "marketing",
+                    "date_from": month,
+                    "date_to": month + relativedelta(months=1, days=-1),
+                    "amount": round(cost_per_lead[name] * count, 2),
+                    "source_id": source_id,
+                    "medium_id": medium_id,
+                }
+            )
+        return self.create(vals)
 
     def _daily_amount(self):
         """Amount per day of the period, in the company currency (costs are

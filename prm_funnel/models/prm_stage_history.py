@@ -510,10 +510,17 @@ class PrmStageHistory(models.Model):
         up to `days` ago, then moved stage by stage to where they are now, won
         or lost), replayed by the backfill itself so that the funnel reports
         of a demo database have something to show."""
+        # crm's own demo opportunities (the simulated prospects of
+        # prm_scoring's demo already have their tracked past)
+        demo_ids = (
+            self.env["ir.model.data"]
+            .search([("model", "=", "crm.lead"), ("module", "=", "crm")])
+            .mapped("res_id")
+        )
         leads = (
             self.env["crm.lead"]
             .with_context(active_test=False)
-            .search([("type", "=", "opportunity")])
+            .search([("type", "=", "opportunity"), ("id", "in", demo_ids)])
         )
         if not leads:
             return

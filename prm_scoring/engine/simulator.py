@@ -79,6 +79,9 @@ RAMP_CAP = 3.0
 PAGES_COLD = ("/blog", "/blog/tips", "/", "/about", "/blog/news")
 PAGES_HOT = ("/pricing", "/demo", "/product", "/pricing", "/case-studies", "/")
 FORMS = ("contact", "whitepaper", "webinar", "demo request")
+FORM_CODES = {"whitepaper": "download", "webinar": "registration"}
+#: every event type code the simulator writes
+EVENT_CODES = (*KIND_CODES, "download", "registration", "meeting")
 
 
 def _pick(rng, table, n, column=1):
@@ -281,7 +284,12 @@ class Scenario:
                 hot = self.state_at[int(self.ev_day[i])][p] == EVALUATING
                 pages = PAGES_HOT if hot else PAGES_COLD
                 url = "https://www.example.com" + pages[rng.integers(len(pages))]
-            elif kind == 3:
-                url = "https://www.example.com/form/" + FORMS[rng.integers(len(FORMS))]
-            out.append((p, float(self.ev_day[i]), KIND_CODES[kind], url))
+            code = KIND_CODES[kind]
+            if kind == 3:
+                form = FORMS[rng.integers(len(FORMS))]
+                url = "https://www.example.com/form/" + form
+                code = FORM_CODES.get(form, code)
+            elif kind == 4 and rng.random() < 0.3:
+                code = "meeting"
+            out.append((p, float(self.ev_day[i]), code, url))
         return out

@@ -13,6 +13,8 @@ from ..engine import simulator
 from .crm_lead import pg_array
 
 CREATE_BATCH = 500
+DEMO_PROSPECTS = 2000  # a year of prospects in the demo database
+DEMO_SEED = 2026
 
 
 class PrmProspectHistory(models.AbstractModel):
@@ -50,6 +52,22 @@ class PrmProspectHistory(models.AbstractModel):
         self._track_stages(scenario, lead_of, when, refs)
         self._insert_events(scenario, lead_of, when, now)
         self.env["crm.lead"].invalidate_model()
+        return lead_of
+
+    @api.model
+    def _load_demo(self):
+        """Demo data: a year of simulated prospects, scored, with a trained
+        conversion model, so that every report shows something real."""
+        scenario = simulator.Scenario(
+            n=DEMO_PROSPECTS, days=365, horizon=30, seed=DEMO_SEED
+        )
+        now = fields.Datetime.now().replace(microsecond=0)
+        lead_of = self._load(scenario, now)
+        Lead = self.env["crm.lead"]
+        Lead._cron_prm_rescore_all(now=now)
+        for ruleset in self.env["prm.scoring.ruleset"].search([]):
+            self.env["prm.propensity.model"]._train(ruleset, now=now)
+        Lead._cron_prm_rescore_all(now=now)
         return lead_of
 
     @api.model
@@ -246,7 +264,7 @@ class PrmProspectHistory(models.AbstractModel):
         types = {
             t.code: t
             for t in self.env["prm.event.type"].search(
-                [("code", "in", list(simulator.KIND_CODES))]
+                [("code", "in", list(simulator.EVENT_CODES))]
             )
         }
         rows = []
