@@ -526,6 +526,44 @@ def db_exists(name):
     return not code and out.strip() == "1"
 
 
+# what the demo database must show (SQL returning one boolean, and why)
+DEMO_CHECKS = (
+    ("SELECT count(*) >= 2000 FROM crm_lead", "at least 2,000 prospects"),
+    (
+        "SELECT count(DISTINCT source_id) >= 5 FROM crm_lead",
+        "several sources of prospects",
+    ),
+    (
+        "SELECT count(*) FILTER (WHERE probability = 100) >= 100 "
+        "AND count(*) FILTER (WHERE NOT active) >= 100 FROM crm_lead",
+        "wins and losses",
+    ),
+    ("SELECT count(*) >= 10000 FROM prm_event", "a year of engagement events"),
+    (
+        "SELECT count(*) >= 1 FROM prm_propensity_model "
+        "WHERE active AND state = 'trained'",
+        "a trained conversion model",
+    ),
+    (
+        "SELECT count(*) >= 1000 FROM crm_lead "
+        "WHERE active AND prm_conversion_probability IS NOT NULL",
+        "leads with a conversion probability",
+    ),
+    ("SELECT count(*) >= 1000 FROM prm_stage_history", "a stage history"),
+    ("SELECT count(*) >= 12 FROM prm_acquisition_cost", "acquisition costs"),
+)
+
+
+def demo_shortfalls(name):
+    """What the demo database `name` fails to show (empty: all of it)."""
+    missing = []
+    for sql, what in DEMO_CHECKS:
+        code, out = capture(["psql", "-X", "-d", name, "-Atc", sql], timeout=60)
+        if code or out.strip() != "t":
+            missing.append(what)
+    return missing
+
+
 def drop_db(cfg, name):
     capture(["dropdb", "--if-exists", name], timeout=120)
     shutil.rmtree(Path(cfg["data_dir"]) / "filestore" / name, ignore_errors=True)
@@ -970,6 +1008,12 @@ def cmd_test(args):
         if rc:
             say(tail(demo_log))
         tally.check("install with demo data", rc == 0)
+        missing = demo_shortfalls(demo_db) if rc == 0 else ["an installed demo"]
+        tally.check(
+            "demo shows a real history",
+            not missing,
+            "" if not missing else "missing: " + ", ".join(missing),
+        )
     finally:
         if not args.keep_db:
             drop_db(cfg, db)

@@ -108,7 +108,7 @@ class PrmAcquisitionCost(models.Model):
             vals.append(
                 {
                     "name": self.env._(
-                        "%(source)s, %(month)s", source=name, month=period
+                        "%(utm_source)s, %(month)s", utm_source=name, month=period
                     ),
                     "kind": "marketing",
                     "date_from": month,

@@ -13,7 +13,7 @@ from ..engine import simulator
 from .crm_lead import pg_array
 
 CREATE_BATCH = 500
-DEMO_PROSPECTS = 2000  # a year of prospects in the demo database
+DEMO_PROSPECTS = 2400  # over 2,000 of them are known today (a year of them)
 DEMO_SEED = 2026
 
 
