@@ -31,6 +31,9 @@
         "views/prm_tracking_menus.xml",
     ],
     "demo": ["demo/prm_tracking_site_demo.xml", "demo/prm_event_demo.xml"],
+    "assets": {
+        "web.assets_backend": ["prm_tracking/static/src/chart_field/*"],
+    },
     "installable": True,
     "application": False,
 }

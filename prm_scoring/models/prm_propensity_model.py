@@ -8,6 +8,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.tools import charts
+
 from ..engine import evaluation, from_micros, to_micros
 from ..engine import features as feat
 from ..engine import propensity as prop
@@ -137,6 +139,10 @@ class PrmPropensityModel(models.Model):
     params = fields.Json(readonly=True)
     calibration = fields.Json(readonly=True)
     model_card = fields.Html(compute="_compute_model_card", sanitize=False)
+    reliability_chart = fields.Json(
+        string="Reliability diagram", compute="_compute_charts"
+    )
+    lift_chart = fields.Json(string="Lift by decile", compute="_compute_charts")
 
     @api.depends("company_id", "trained_at")
     def _compute_name(self):
@@ -508,6 +514,81 @@ class PrmPropensityModel(models.Model):
                 else False
             )
 
+    @api.depends("calibration", "pls_calibration", "lift", "pls_lift")
+    def _compute_charts(self):
+        """The reliability diagram (predicted vs observed, per tenth of the
+        validation snapshots; the diagonal is perfect calibration) and the
+        lift by decile, this model against Odoo's PLS."""
+        for model in self:
+            if model.state != "trained":
+                model.reliability_chart = model.lift_chart = False
+                continue
+            series = [(self.env._("This model"), model.calibration or [], 1)]
+            if model.pls_calibration:
+                series.append((self.env._("Odoo PLS"), model.pls_calibration or [], 2))
+            top = max(
+                [0.05]
+                + [
+                    max(row["predicted"], row["observed"])
+                    for _label, table, _c in series
+                    for row in table
+                ]
+            )
+            datasets = [
+                charts.dataset(
+                    self.env._("Perfect calibration"),
+                    [{"x": 0, "y": 0}, {"x": top, "y": top}],
+                    showLine=True,
+                    pointRadius=0,
+                    borderDash=[4, 4],
+                    borderColor="#adb5bd",
+                    backgroundColor="#adb5bd",
+                )
+            ] + [
+                charts.dataset(
+                    label,
+                    [{"x": row["predicted"], "y": row["observed"]} for row in table],
+                    showLine=True,
+                    colorIndex=color,
+                )
+                for label, table, color in series
+            ]
+            model.reliability_chart = charts.chart(
+                "scatter",
+                [],
+                datasets,
+                x_title=self.env._("Predicted"),
+                y_title=self.env._("Observed"),
+                percent=True,
+                legend=True,
+            )
+            model.reliability_chart["options"]["scales"]["x"]["ticks"] = {
+                "format": {"style": "percent"}
+            }
+            lift = [
+                charts.dataset(
+                    self.env._("This model"),
+                    [row["lift"] for row in model.lift or []],
+                    colorIndex=1,
+                )
+            ]
+            if model.pls_lift:
+                lift.append(
+                    charts.dataset(
+                        self.env._("Odoo PLS"),
+                        [row["lift"] for row in model.pls_lift],
+                        colorIndex=2,
+                    )
+                )
+            model.lift_chart = charts.chart(
+                "bar",
+                [str(row["decile"]) for row in model.lift or []],
+                lift,
+                x_title=self.env._("Decile (highest probabilities first)"),
+                y_title=self.env._("Lift (conversion rate / average)"),
+                legend=True,
+            )
+
     def _card_values(self):
         """What the model card template shows."""
         better = worse = False
@@ -550,46 +631,8 @@ class PrmPropensityModel(models.Model):
             "verdict": verdict,
             "better": better,
             "worse": worse,
-            "diagram": self._reliability_diagram(),
             "lift_rows": self._lift_rows(),
             "signals": self._strongest_signals(),
-        }
-
-    def _reliability_diagram(self, size=240, pad=36):
-        """Points of the reliability diagram (SVG coordinates): the diagonal
-        is perfect calibration."""
-        rows = (self.calibration or []) + (self.pls_calibration or [])
-        top = max([0.05] + [max(r["predicted"], r["observed"]) for r in rows])
-        top = min(1.0, float(np.ceil(top * 10) / 10))
-
-        def xy(row):
-            return (
-                round(pad + size * row["predicted"] / top, 1),
-                round(pad + size * (1 - row["observed"] / top), 1),
-            )
-
-        def series(table):
-            points = [xy(row) for row in table or []]
-            return {
-                "points": points,
-                "line": " ".join(f"{x},{y}" for x, y in points),
-            }
-
-        ticks = [
-            {
-                "label": f"{100 * top * i / 5:.0f} %",
-                "at": round(pad + size * i / 5, 1),
-                "y": round(pad + size * (1 - i / 5), 1),
-            }
-            for i in range(6)
-        ]
-        return {
-            "size": size,
-            "pad": pad,
-            "end": pad + size,
-            "prm": series(self.calibration),
-            "pls": series(self.pls_calibration),
-            "ticks": ticks,
         }
 
     def _lift_rows(self):

@@ -287,3 +287,6 @@ class PrmProspectHistory(models.AbstractModel):
         for start in range(0, len(rows), 20000):
             insert_events(self.env.cr, rows[start : start + 20000], self.env.uid, now)
         self.env["prm.event"].invalidate_model()
+        # visits, opens, clicks, first and last seen of every lead
+        leads = self.env["crm.lead"].browse([int(i) for i in lead_of if i])
+        leads._prm_recompute_metrics(now=now)

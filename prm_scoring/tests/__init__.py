@@ -6,3 +6,4 @@ from . import test_prm_propensity
 from . import test_prm_propensity_pls
 from . import test_prm_prospect_history
 from . import test_prm_scoring_tour
+from . import test_prm_propensity_tour

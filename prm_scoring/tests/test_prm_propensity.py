@@ -150,10 +150,19 @@ class TestPrmPropensity(PrmCommon):
         self.assertTrue(0 <= model.ece < 0.2)
         self.assertEqual(len(model.lift), 10)
         card = str(model.model_card)
-        self.assertIn("Reliability diagram", card)
-        self.assertIn("<polyline", card)
-        self.assertIn("Lift by decile", card)
+        self.assertIn("Conversion by decile", card)
         self.assertIn("Page views", card)
+        self.assertIn("Odoo's predictive lead scoring", card)
+        # the reliability diagram and the lift chart, drawn by Chart.js
+        reliability = model.reliability_chart
+        self.assertEqual(reliability["type"], "scatter")
+        points = reliability["data"]["datasets"][1]["data"]
+        self.assertEqual(
+            [p["y"] for p in points], [row["observed"] for row in model.calibration]
+        )
+        lift = model.lift_chart
+        self.assertEqual(lift["data"]["labels"], [str(i) for i in range(1, 11)])
+        self.assertEqual(len(lift["data"]["datasets"]), 2)  # this model, PLS
         self.assertTrue(model.active)
         # open leads now get a probability: the engaged one a higher one
         with freeze_time(NOON):

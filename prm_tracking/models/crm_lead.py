@@ -7,6 +7,7 @@ from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
 from ..engine import AGE_BANDS, COMPANY_SIZES
+from ..tools import charts
 
 _logger = logging.getLogger(__name__)
 
@@ -61,6 +62,63 @@ class CrmLead(models.Model):
         groups="base.group_system",
         help="The double opt-in link mailed to an unverified lead's address.",
     )
+
+    prm_engagement_chart = fields.Json(
+        string="Engagement over time",
+        compute="_compute_prm_engagement_chart",
+        groups="prm_tracking.group_prm_user",
+    )
+
+    def _compute_prm_engagement_chart(self, days=90):
+        """Events per day over the last ``days`` days, by channel (bots
+        left out): a stacked bar chart."""
+        today = fields.Date.context_today(self)
+        start = today - timedelta(days=days - 1)
+        ids = [lead.id for lead in self if isinstance(lead.id, int)]
+        counts = {}
+        if ids:
+            self.env["prm.event"].flush_model()
+            self.env.cr.execute(
+                SQL(
+                    """
+                SELECT e.lead_id, t.channel, e.occurred_at::date, count(*)
+                  FROM prm_event e
+                  JOIN prm_event_type t ON t.id = e.event_type_id
+                 WHERE e.lead_id = ANY(%s) AND e.occurred_at >= %s
+                   AND e.is_bot IS NOT TRUE
+              GROUP BY 1, 2, 3
+                    """,
+                    ids,
+                    start,
+                )
+            )
+            for lead_id, channel, day, count in self.env.cr.fetchall():
+                counts.setdefault(lead_id, {})[(channel, day)] = count
+        channels = self.env["prm.event.type"]._fields["channel"]
+        names = dict(channels._description_selection(self.env))
+        labels = [start + timedelta(days=i) for i in range(days)]
+        for lead in self:
+            mine = counts.get(lead.id)
+            if not mine:
+                lead.prm_engagement_chart = False
+                continue
+            used = sorted({channel for channel, _day in mine})
+            datasets = [
+                charts.dataset(
+                    names.get(channel, channel),
+                    [mine.get((channel, day), 0) for day in labels],
+                    colorIndex=list(names).index(channel) + 1,
+                )
+                for channel in used
+            ]
+            lead.prm_engagement_chart = charts.chart(
+                "bar",
+                [fields.Date.to_string(day) for day in labels],
+                datasets,
+                y_title=self.env._("Events per day"),
+                stacked=True,
+                legend=True,
+            )
 
     def _compute_prm_confirmation_url(self):
         for lead in self:
