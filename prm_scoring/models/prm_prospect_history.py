@@ -65,7 +65,7 @@ class PrmProspectHistory(models.AbstractModel):
         lead_of = self._load(scenario, now)
         Lead = self.env["crm.lead"]
         Lead._cron_prm_rescore_all(now=now)
-        for ruleset in self.env["prm.scoring.ruleset"].search([]):
+        for ruleset in self.env["prm.scoring.ruleset"].search([("active", "=", True)]):
             self.env["prm.propensity.model"]._train(ruleset, now=now)
         Lead._cron_prm_rescore_all(now=now)
         return lead_of
