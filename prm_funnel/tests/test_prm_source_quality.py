@@ -125,6 +125,26 @@ class TestPrmSourceQuality(PrmCommon):
         self.assertTrue(analysis.show_costs)
         self.assertAlmostEqual(analysis.cost, 3100 + 6200 * 31 / 61, 2)
 
+    def test_charts(self):
+        """The conversion chart shows each source with enough data, its rate
+        inside its 95% interval; the cost chart each source's CAC."""
+        lines, analysis = self._analysis()
+        chart = analysis.conversion_chart
+        names = chart["data"]["labels"]
+        self.assertEqual(set(names), {"Q Fair", "Q Web"})  # Ads: too few leads
+        rates, intervals = (d["data"] for d in chart["data"]["datasets"])
+        for name, rate, (low, high) in zip(names, rates, intervals, strict=True):
+            line = lines[name]
+            self.assertAlmostEqual(rate, line.conversion / 100)
+            self.assertEqual(
+                (low, high), (line.conversion_low / 100, line.conversion_high / 100)
+            )
+        cac = analysis.cac_chart["data"]
+        self.assertEqual(cac["labels"], ["Q Fair", "Q Ads"])
+        self.assertEqual(
+            cac["datasets"][0]["data"], [lines["Q Fair"].cac, lines["Q Ads"].cac]
+        )
+
     def test_empty_period_is_na(self):
         """April has costs but no lead: the ratios are n/a, never a division
         by zero."""

@@ -5,6 +5,8 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.tools import charts
+
 from ..engine import Stay, stage_table, velocity
 
 
@@ -25,6 +27,7 @@ class PrmFunnelAnalysis(models.TransientModel):
     medium_id = fields.Many2one("utm.medium")
     campaign_id = fields.Many2one("utm.campaign")
     line_ids = fields.One2many("prm.funnel.analysis.line", "analysis_id", readonly=True)
+    funnel_chart = fields.Json(string="Funnel", compute="_compute_funnel_chart")
     value_line_ids = fields.One2many(
         "prm.funnel.value.line", "analysis_id", readonly=True
     )
@@ -48,6 +51,25 @@ class PrmFunnelAnalysis(models.TransientModel):
     weighted_pipeline = fields.Monetary(readonly=True)
     velocity = fields.Monetary(string="Velocity (per day)", readonly=True)
     has_velocity = fields.Boolean(readonly=True)
+
+    @api.depends("line_ids", "won")
+    def _compute_funnel_chart(self):
+        """Leads reaching each stage, then won: drawn as a funnel."""
+        for analysis in self:
+            lines = analysis.line_ids.filtered("has_rates").sorted("sequence")
+            if not lines:
+                analysis.funnel_chart = False
+                continue
+            analysis.funnel_chart = charts.chart(
+                "bar",
+                lines.stage_id.mapped("name") + [self.env._("Won")],
+                [
+                    charts.dataset(
+                        self.env._("Leads"), lines.mapped("reached") + [analysis.won]
+                    )
+                ],
+                prmFunnel=True,
+            )
 
     # ------------------------------------------------------------------
 

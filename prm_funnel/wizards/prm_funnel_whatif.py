@@ -5,6 +5,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.prm_tracking.tools import charts
+
 from ..engine import what_if
 
 KINDS = [
@@ -52,6 +54,7 @@ class PrmFunnelWhatif(models.TransientModel):
     revenue_low = fields.Monetary(compute="_compute_projection")
     revenue_high = fields.Monetary(compute="_compute_projection")
     stages_html = fields.Html(compute="_compute_projection", sanitize=False)
+    funnel_chart = fields.Json(string="Funnel", compute="_compute_projection")
 
     @api.constrains("lift_low", "lift_high", "lift_kind")
     def _check_lifts(self):
@@ -102,6 +105,42 @@ class PrmFunnelWhatif(models.TransientModel):
             wizard.revenue_measured, wizard.revenue_low = low["revenue"]
             wizard.revenue_high = high["revenue"][1]
             wizard.stages_html = wizard._render_stages(lines, conversions, low, high)
+            wizard.funnel_chart = wizard._funnel_chart(lines, low, high)
+
+    def _funnel_chart(self, lines, low, high):
+        """The funnel as measured, with the two scenarios overlaid: leads
+        reaching each stage, then won, out of the analysis's entrants."""
+        if not lines:
+            return False
+        entrants = self.analysis_id.leads
+
+        def reaching(rates):
+            out, share = [], 1.0
+            for rate in rates:
+                out.append(entrants * share)
+                share *= rate
+            return out + [entrants * share]
+
+        measured = reaching(line.conversion_next / 100.0 for line in lines)
+        return charts.chart(
+            "bar",
+            lines.stage_id.mapped("name") + [self.env._("Won")],
+            [
+                charts.dataset(self.env._("Measured"), measured, colorIndex=1),
+                charts.dataset(
+                    self.env._("Low scenario"),
+                    reaching(low["projected_stages"]),
+                    colorIndex=2,
+                ),
+                charts.dataset(
+                    self.env._("High scenario"),
+                    reaching(high["projected_stages"]),
+                    colorIndex=2,
+                ),
+            ],
+            prmFunnel=True,
+            legend=True,
+        )
 
     def _render_stages(self, lines, conversions, low, high):
         head = Markup(

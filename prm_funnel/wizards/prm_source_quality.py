@@ -6,6 +6,8 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.tools import charts
+
 from ..engine import cost_metrics, months_between, prorate, verdict, wilson_interval
 
 DIMENSIONS = [
@@ -48,6 +50,10 @@ class PrmSourceQuality(models.TransientModel):
         help="Below this many leads a conversion rate is 'not enough data'.",
     )
     line_ids = fields.One2many("prm.source.quality.line", "analysis_id", readonly=True)
+    conversion_chart = fields.Json(
+        string="Conversion by source", compute="_compute_charts"
+    )
+    cac_chart = fields.Json(string="Cost per customer", compute="_compute_charts")
     show_costs = fields.Boolean(
         readonly=True,
         help="Costs are shown to those who may read them, per company: not "
@@ -64,6 +70,57 @@ class PrmSourceQuality(models.TransientModel):
     roi = fields.Float(string="ROI (%)", readonly=True)
     has_cac = fields.Boolean(readonly=True)
     has_roi = fields.Boolean(readonly=True)
+
+    @api.depends("line_ids")
+    def _compute_charts(self):
+        """Conversion of each source with its 95% interval (rows with enough
+        data), and what each won customer cost (rows with costs)."""
+        for analysis in self:
+            lines = analysis.line_ids.filtered("enough_data").sorted("rank")
+            analysis.conversion_chart = False
+            analysis.cac_chart = False
+            if lines:
+                analysis.conversion_chart = charts.chart(
+                    "bar",
+                    lines.mapped("name"),
+                    [
+                        charts.dataset(
+                            self.env._("Conversion"),
+                            [line.conversion / 100.0 for line in lines],
+                            kind="line",
+                            showLine=False,
+                            pointRadius=6,
+                            colorIndex=1,
+                        ),
+                        charts.dataset(
+                            self.env._("95% interval"),
+                            [
+                                [
+                                    line.conversion_low / 100.0,
+                                    line.conversion_high / 100.0,
+                                ]
+                                for line in lines
+                            ],
+                            colorIndex=1,
+                            barPercentage=0.3,
+                        ),
+                    ],
+                    y_title=self.env._("Won / leads"),
+                    percent=True,
+                    legend=True,
+                )
+            paid = analysis.line_ids.filtered("has_cac").sorted("rank")
+            if paid:
+                analysis.cac_chart = charts.chart(
+                    "bar",
+                    paid.mapped("name"),
+                    [
+                        charts.dataset(
+                            self.env._("Cost per customer"), paid.mapped("cac")
+                        )
+                    ],
+                    y_title=analysis.currency_id.name,
+                )
 
     @api.constrains("min_sample")
     def _check_min_sample(self):

@@ -4,6 +4,15 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
+function funnelValues(selector) {
+    const canvas = document.querySelector(`${selector} .o_field_widget[name=funnel_chart] canvas`);
+    const chart = canvas && window.Chart && window.Chart.getChart(canvas);
+    if (!chart) {
+        throw new Error("the funnel is not drawn");
+    }
+    return chart.data.datasets.map((dataset) => dataset.values);
+}
+
 // From CRM > Reporting: the funnel analysis of the last twelve months, then the
 // what-if simulator with an absolute lift (the data is built by the Python test:
 // 4 leads, 2 qualified, 1 won).
@@ -36,6 +45,16 @@ registry.category("web_tour.tours").add("prm_funnel_whatif_tour", {
             content: "1 lead won out of 4",
         },
         {
+            trigger: ".o_field_widget[name=funnel_chart] canvas",
+            content: "The funnel is drawn: 4 leads in, 1 won",
+            run() {
+                const [leads] = funnelValues(".o_form_view");
+                if (leads[0] !== 4 || leads[leads.length - 1] !== 1) {
+                    throw new Error(`unexpected funnel ${leads}`);
+                }
+            },
+        },
+        {
             trigger: "button[name=action_what_if]",
             content: "Open the what-if simulator",
             run: "click",
@@ -65,6 +84,17 @@ registry.category("web_tour.tours").add("prm_funnel_whatif_tour", {
         {
             trigger: ".modal .o_field_widget[name=wins_high]:contains('1.44')",
             content: "4 leads x 36 % = 1.44 wins",
+        },
+        {
+            trigger: ".modal .o_field_widget[name=funnel_chart] canvas",
+            content: "The high scenario is drawn over the measured funnel",
+            run() {
+                const [measured, , high] = funnelValues(".modal");
+                const won = (values) => Math.round(values[values.length - 1] * 100) / 100;
+                if (won(measured) !== 1 || won(high) !== 1.44) {
+                    throw new Error(`unexpected what-if funnel ${measured} / ${high}`);
+                }
+            },
         },
         {
             trigger: ".modal button:contains(Close)",

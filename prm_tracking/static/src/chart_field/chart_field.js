@@ -54,7 +54,43 @@ export class PrmChartField extends Component {
             { maintainAspectRatio: false, animation: false },
             chartConfig.options || {}
         );
+        if (chartConfig.options.prmFunnel) {
+            this.makeFunnel(chartConfig);
+        }
         this.chart = new Chart(this.canvasRef.el, chartConfig);
+    }
+
+    /**
+     * A funnel: horizontal bars centred on the axis, each as wide as its
+     * value (datasets overlaid, the first one in front); tooltips give the
+     * values themselves.
+     */
+    makeFunnel(chartConfig) {
+        delete chartConfig.options.prmFunnel;
+        chartConfig.options.indexAxis = "y";
+        const count = chartConfig.data.datasets.length;
+        chartConfig.data.datasets.forEach((dataset, index) => {
+            dataset.values = dataset.data;
+            dataset.data = dataset.data.map((v) => [-v / 2, v / 2]);
+            dataset.grouped = false;
+            dataset.order = index;
+            dataset.barPercentage = 0.95;
+            dataset.categoryPercentage = 1;
+            if (index > 0) {
+                dataset.backgroundColor = `${dataset.borderColor}${count > 2 && index === 1 ? "66" : "33"}`;
+            }
+        });
+        chartConfig.options.scales = {
+            x: { display: false, stacked: false },
+            y: { grid: { display: false } },
+        };
+        chartConfig.options.plugins = chartConfig.options.plugins || {};
+        chartConfig.options.plugins.tooltip = {
+            callbacks: {
+                label: (item) =>
+                    `${item.dataset.label}: ${Math.round(item.dataset.values[item.dataIndex] * 10) / 10}`,
+            },
+        };
     }
 }
 
