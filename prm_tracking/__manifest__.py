@@ -32,7 +32,7 @@
     ],
     "demo": ["demo/prm_tracking_site_demo.xml", "demo/prm_event_demo.xml"],
     "assets": {
-        "web.assets_backend": ["prm_tracking/static/src/chart_field/*"],
+        "web.assets_backend": ["prm_tracking/static/src/components/*"],
     },
     "installable": True,
     "application": False,

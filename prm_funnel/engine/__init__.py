@@ -18,9 +18,16 @@ from .funnel import (
     velocity,
     what_if,
 )
-from .stats import normal_cdf, two_proportion_test, verdict, wilson_interval
+from .stats import (
+    interval_text,
+    normal_cdf,
+    two_proportion_test,
+    verdict,
+    wilson_interval,
+)
 
 __all__ = [
+    "interval_text",
     "INCIDENCE_BAND",
     "cost_metrics",
     "incidence",

@@ -27,6 +27,15 @@ def wilson_interval(successes, trials, z=Z_95):
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def interval_text(rate, low, high):
+    """A rate in percent with its interval, as people write it.
+
+    >>> interval_text(15.0, 5.2, 36.04)
+    '15.0 % (5.2 – 36.0)'
+    """
+    return f"{rate:.1f} % ({low:.1f} \u2013 {high:.1f})"
+
+
 def normal_cdf(x):
     """Standard normal cumulative distribution."""
     return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))

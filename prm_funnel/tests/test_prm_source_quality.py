@@ -299,5 +299,5 @@ class TestPrmSourceQuality(PrmCommon):
             "prm_funnel.report_prm_source_quality", analysis.ids
         )
         html = html.decode()
-        for text in ("Q Fair", "Not enough data", "<span>36.0</span>", "CAC"):
+        for text in ("Q Fair", "Not enough data", "15.0 % (5.2 – 36.0)", "CAC"):
             self.assertIn(text, html)

@@ -130,12 +130,12 @@ class PrmFunnelWhatif(models.TransientModel):
                 charts.dataset(
                     self.env._("Low scenario"),
                     reaching(low["projected_stages"]),
-                    colorIndex=2,
+                    borderColor="#f0ad4e",
                 ),
                 charts.dataset(
                     self.env._("High scenario"),
                     reaching(high["projected_stages"]),
-                    colorIndex=2,
+                    borderColor="#f0ad4e",
                 ),
             ],
             prmFunnel=True,

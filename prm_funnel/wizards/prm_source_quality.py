@@ -8,7 +8,14 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools import charts
 
-from ..engine import cost_metrics, months_between, prorate, verdict, wilson_interval
+from ..engine import (
+    cost_metrics,
+    interval_text,
+    months_between,
+    prorate,
+    verdict,
+    wilson_interval,
+)
 
 DIMENSIONS = [
     ("source_id", "Source"),
@@ -64,6 +71,19 @@ class PrmSourceQuality(models.TransientModel):
     conversion = fields.Float(string="Conversion (%)", readonly=True)
     conversion_low = fields.Float(string="95% low (%)", readonly=True)
     conversion_high = fields.Float(string="95% high (%)", readonly=True)
+    conversion_interval = fields.Char(
+        string="Conversion (95%)",
+        compute="_compute_conversion_interval",
+        help="Won / leads, with its 95% interval (Wilson).",
+    )
+
+    @api.depends("conversion", "conversion_low", "conversion_high")
+    def _compute_conversion_interval(self):
+        for record in self:
+            record.conversion_interval = interval_text(
+                record.conversion, record.conversion_low, record.conversion_high
+            )
+
     cost = fields.Monetary(string="Total cost", readonly=True)
     won_revenue = fields.Monetary(readonly=True)
     cac = fields.Monetary(string="CAC", readonly=True)

@@ -1,6 +1,8 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+
+from ..engine import interval_text
 
 VERDICTS = [
     ("better", "Better"),
@@ -33,6 +35,19 @@ class PrmSourceQualityLine(models.TransientModel):
     conversion = fields.Float(string="Conversion (%)", readonly=True)
     conversion_low = fields.Float(string="95% low (%)", readonly=True)
     conversion_high = fields.Float(string="95% high (%)", readonly=True)
+    conversion_interval = fields.Char(
+        string="Conversion (95%)",
+        compute="_compute_conversion_interval",
+        help="Won / leads, with its 95% interval (Wilson).",
+    )
+
+    @api.depends("conversion", "conversion_low", "conversion_high")
+    def _compute_conversion_interval(self):
+        for record in self:
+            record.conversion_interval = interval_text(
+                record.conversion, record.conversion_low, record.conversion_high
+            )
+
     enough_data = fields.Boolean(readonly=True)
     verdict = fields.Selection(
         VERDICTS,

@@ -10,5 +10,6 @@ from . import prm_qualification_report
 from . import prm_propensity_data
 from . import prm_propensity_pls
 from . import prm_propensity_model
+from . import prm_propensity_model_card
 from . import prm_prospect_history
 from . import res_config_settings

@@ -181,10 +181,15 @@ class PrmProspectHistory(models.AbstractModel):
 
     @api.model
     def _track_stages(self, scenario, lead_of, when, refs):
-        """Stage moves before the cutoff (wins included) as Odoo's tracking
-        records them: one message with one tracking value each."""
+        """Stage moves before the cutoff (wins included) and losses (the lead
+        archived) as Odoo's tracking records them: one message with one
+        tracking value each."""
         stage_ids = [s.id for s in refs["stages"]]
-        moves = []
+        names = {s.id: s.name for s in refs["stages"]}
+        names[refs["won"].id] = refs["won"].name
+        stage_field = self.env["ir.model.fields"]._get("crm.lead", "stage_id").id
+        active_field = self.env["ir.model.fields"]._get("crm.lead", "active").id
+        moves = []  # (lead id, date, field id, old, new, old text, new text)
         current = {}
         order = np.argsort(scenario.stage_day, kind="stable")
         for j in order.tolist():
@@ -195,36 +200,60 @@ class PrmProspectHistory(models.AbstractModel):
             new = stage_ids[int(scenario.stage_key[j])]
             old = current.get(p, stage_ids[0])
             if new != old:
-                moves.append((int(lead_of[p]), when(day), old, new))
+                moves.append(
+                    (
+                        int(lead_of[p]),
+                        when(day),
+                        stage_field,
+                        old,
+                        new,
+                        names[old],
+                        names[new],
+                    )
+                )
                 current[p] = new
         for p in np.nonzero(scenario.won_day <= scenario.cutoff)[0].tolist():
             if lead_of[p]:
+                old = current.get(p, stage_ids[0])
+                won = refs["won"].id
                 moves.append(
                     (
                         int(lead_of[p]),
                         when(scenario.won_day[p]),
-                        current.get(p, stage_ids[0]),
-                        refs["won"].id,
+                        stage_field,
+                        old,
+                        won,
+                        names[old],
+                        names[won],
+                    )
+                )
+        for p in np.nonzero(scenario.lost_day <= scenario.cutoff)[0].tolist():
+            if lead_of[p]:
+                moves.append(
+                    (
+                        int(lead_of[p]),
+                        when(scenario.lost_day[p]),
+                        active_field,
+                        1,
+                        0,
+                        "",
+                        "",
                     )
                 )
         if not moves:
             return
-        field = self.env["ir.model.fields"]._get("crm.lead", "stage_id")
-        stages = self.env["crm.stage"].browse(
-            {m[2] for m in moves} | {m[3] for m in moves}
-        )
-        names = {s.id: s.name for s in stages}
         self.env.cr.execute(
             "SELECT nextval('mail_message_id_seq') FROM generate_series(1, %s)",
             [len(moves)],
         )
         message_ids = [row[0] for row in self.env.cr.fetchall()]
+        columns = list(zip(*moves, strict=True))
         self.env.cr.execute(
             SQL(
                 """
             WITH v AS (
-                SELECT * FROM unnest(%s, %s, %s, %s, %s)
-                       AS v(id, res_id, date, old, new)
+                SELECT * FROM unnest(%s, %s, %s, %s, %s, %s, %s, %s)
+                       AS v(id, res_id, date, field, old, new, old_text, new_text)
             ), m AS (
                 INSERT INTO mail_message (id, model, res_id, message_type, date,
                     author_id, create_date, write_date, create_uid, write_uid)
@@ -235,26 +264,23 @@ class PrmProspectHistory(models.AbstractModel):
             INSERT INTO mail_tracking_value (mail_message_id, field_id,
                 old_value_integer, new_value_integer, old_value_char,
                 new_value_char, create_date, write_date, create_uid, write_uid)
-            SELECT v.id, %s, v.old, v.new, o.name, n.name, v.date, v.date, %s, %s
+            SELECT v.id, v.field, v.old, v.new, NULLIF(v.old_text, ''),
+                   NULLIF(v.new_text, ''), v.date, v.date, %s, %s
               FROM v
-              JOIN unnest(%s, %s) AS o(id, name) ON o.id = v.old
-              JOIN unnest(%s, %s) AS n(id, name) ON n.id = v.new
                 """,
                 pg_array(message_ids),
-                pg_array([m[0] for m in moves]),
-                pg_array([m[1].isoformat() for m in moves], "timestamp"),
-                pg_array([m[2] for m in moves]),
-                pg_array([m[3] for m in moves]),
+                pg_array(columns[0]),
+                pg_array([d.isoformat() for d in columns[1]], "timestamp"),
+                pg_array(columns[2]),
+                pg_array(columns[3]),
+                pg_array(columns[4]),
+                list(columns[5]),
+                list(columns[6]),
                 self.env.user.partner_id.id,
                 self.env.uid,
                 self.env.uid,
-                field.id,
                 self.env.uid,
                 self.env.uid,
-                list(names),
-                list(names.values()),
-                list(names),
-                list(names.values()),
             )
         )
 
@@ -267,6 +293,7 @@ class PrmProspectHistory(models.AbstractModel):
                 [("code", "in", list(simulator.EVENT_CODES))]
             )
         }
+        site = self.env["prm.tracking.site"].search([], order="id", limit=1)
         rows = []
         for n, (p, day, code, url) in enumerate(scenario.events()):
             if not lead_of[p] or code not in types:
@@ -280,6 +307,9 @@ class PrmProspectHistory(models.AbstractModel):
                     "origin": "import",
                     "external_id": f"sim-{scenario.seed}-{n}",
                     "url": url or None,
+                    "site_id": (site.id or None)
+                    if types[code].channel == "web"
+                    else None,
                     "is_bot": False,
                     "company_id": self.env.company.id,
                 }

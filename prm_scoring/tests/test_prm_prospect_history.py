@@ -48,6 +48,13 @@ class TestPrmProspectHistory(PrmCommon):
                 self.assertTrue(lead.active and not lead.stage_id.is_won)
         events = self.env["prm.event"].search_count([("lead_id", "in", leads.ids)])
         self.assertEqual(events, len(sc.events()))
+        # each loss is in Odoo's tracking: the lead archived that day
+        active = self.env["ir.model.fields"]._get("crm.lead", "active")
+        archived = self.env["mail.tracking.value"].search(
+            [("field_id", "=", active.id), ("mail_message_id.res_id", "in", leads.ids)]
+        )
+        self.assertEqual(len(archived), int((sc.lost_day <= sc.cutoff).sum()))
+        self.assertEqual(set(archived.mapped("new_value_integer")), {0})
 
     def test_stage_moves_are_tracked(self):
         """The stage a lead had at any past instant is read back from Odoo's

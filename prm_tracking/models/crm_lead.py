@@ -12,6 +12,14 @@ from ..tools import charts
 _logger = logging.getLogger(__name__)
 
 CONFIRM_SCOPE = "prm-identity-confirmation"
+# one colour per event channel in the engagement chart
+CHANNEL_COLORS = {
+    "web": "#017e84",
+    "email": "#f0ad4e",
+    "form": "#6f42c1",
+    "sales": "#d9534f",
+    "other": "#adb5bd",
+}
 
 
 class CrmLead(models.Model):
@@ -107,7 +115,8 @@ class CrmLead(models.Model):
                 charts.dataset(
                     names.get(channel, channel),
                     [mine.get((channel, day), 0) for day in labels],
-                    colorIndex=list(names).index(channel) + 1,
+                    backgroundColor=CHANNEL_COLORS.get(channel, "#adb5bd"),
+                    borderColor=CHANNEL_COLORS.get(channel, "#adb5bd"),
                 )
                 for channel in used
             ]

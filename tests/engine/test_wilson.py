@@ -31,3 +31,9 @@ def test_wilson_bad_input():
     """More successes than trials is an error."""
     with pytest.raises(ValueError):
         engine.wilson_interval(5, 3)
+
+
+def test_interval_text():
+    """A rate and its interval are written "15.0 % (5.2 – 36.0)"."""
+    low, high = (100 * x for x in engine.wilson_interval(3, 20))
+    assert engine.interval_text(15.0, low, high) == "15.0 % (5.2 \u2013 36.0)"

@@ -77,7 +77,8 @@ export class PrmChartField extends Component {
             dataset.barPercentage = 0.95;
             dataset.categoryPercentage = 1;
             if (index > 0) {
-                dataset.backgroundColor = `${dataset.borderColor}${count > 2 && index === 1 ? "66" : "33"}`;
+                // the scenarios behind the measured funnel, the nearer one darker
+                dataset.backgroundColor = `${dataset.borderColor}${index === 1 && count > 2 ? "B3" : "66"}`;
             }
         });
         chartConfig.options.scales = {
