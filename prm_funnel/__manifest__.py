@@ -25,6 +25,7 @@
         "views/res_config_settings_views.xml",
         "wizards/prm_funnel_analysis_views.xml",
         "wizards/prm_funnel_whatif_views.xml",
+        "report/report_paperformat_data.xml",
         "wizards/prm_source_quality_views.xml",
         "wizards/prm_cost_incidence_views.xml",
         "report/prm_funnel_reports.xml",

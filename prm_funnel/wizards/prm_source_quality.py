@@ -110,7 +110,8 @@ class PrmSourceQuality(models.TransientModel):
                             kind="line",
                             showLine=False,
                             pointRadius=6,
-                            colorIndex=1,
+                            borderColor="#017e84",
+                            backgroundColor="#017e84",
                         ),
                         charts.dataset(
                             self.env._("95% interval"),
@@ -121,7 +122,8 @@ class PrmSourceQuality(models.TransientModel):
                                 ]
                                 for line in lines
                             ],
-                            colorIndex=1,
+                            borderColor="#8fd3d6",
+                            backgroundColor="#8fd3d6",
                             barPercentage=0.3,
                         ),
                     ],

@@ -25,13 +25,13 @@ COLD, EVALUATING, WON, LOST = 0, 1, 2, 3
 
 # (name, medium, weight, effect on q, cost per lead)
 SOURCES = (
-    ("Google Ads", "cpc", 0.26, -0.35, 38.0),
-    ("LinkedIn Ads", "social", 0.14, 0.25, 65.0),
-    ("Facebook Ads", "social", 0.12, -0.8, 14.0),
-    ("Newsletter", "email", 0.14, 0.0, 4.0),
+    ("Google Ads", "cpc", 0.26, -0.35, 160.0),
+    ("LinkedIn Ads", "social", 0.14, 0.25, 290.0),
+    ("Facebook Ads", "social", 0.12, -0.8, 60.0),
+    ("Newsletter", "email", 0.14, 0.0, 18.0),
     ("Organic search", "organic", 0.18, 0.15, 0.0),
     ("Referral", "referral", 0.08, 0.9, 0.0),
-    ("Trade show", "event", 0.08, 0.55, 120.0),
+    ("Trade show", "event", 0.08, 0.55, 520.0),
 )
 COUNTRIES = (
     ("ES", 0.25, 0.0), ("IT", 0.22, -0.1), ("FR", 0.14, 0.05),

@@ -7,8 +7,8 @@ import numpy as np
 from odoo import api, models
 from odoo.tools import SQL
 
-from ..engine import at_snapshots, score_batch, to_micros
 from ..engine import features as feat
+from ..engine import to_micros
 from ..engine.pgcopy import parse_binary_copy
 from .crm_lead import ids_condition, pg_array
 
@@ -134,17 +134,7 @@ class PrmPropensityData(models.AbstractModel):
         for these very instants); ``now``: the instants are the present."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
         if scores is None and len(snap_lead):
-            rules = ruleset.sudo().rule_ids.filtered("active")
-            fit_rules = rules.filtered(lambda r: r.kind == "fit")
-            fit, matches = at_snapshots(
-                ruleset._prm_fit_matches(lead_ids, fit_rules),
-                ruleset._prm_engagement_matches(lead_ids, rules - fit_rules),
-                snap_lead,
-                snap_at,
-            )
-            scores = score_batch(
-                len(snap_lead), fit, matches, ruleset._engine_settings(), snap_at
-            )
+            scores = ruleset._prm_scores_at(lead_ids, snap_lead, snap_at)
         ev = self._event_rows(lead_ids)
         block, counts = feat.event_features(
             snap_lead,

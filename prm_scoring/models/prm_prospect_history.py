@@ -9,7 +9,7 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.event_rows import insert_events
 
-from ..engine import simulator
+from ..engine import simulator, to_micros
 from .crm_lead import pg_array
 
 CREATE_BATCH = 500
@@ -64,11 +64,48 @@ class PrmProspectHistory(models.AbstractModel):
         now = fields.Datetime.now().replace(microsecond=0)
         lead_of = self._load(scenario, now)
         Lead = self.env["crm.lead"]
+        self._first_scores(lead_of[lead_of > 0])
         Lead._cron_prm_rescore_all(now=now)
         for ruleset in self.env["prm.scoring.ruleset"].search([("active", "=", True)]):
             self.env["prm.propensity.model"]._train(ruleset, now=now)
         Lead._cron_prm_rescore_all(now=now)
         return lead_of
+
+    @api.model
+    def _first_scores(self, lead_ids):
+        """Score each lead as it was an hour after its creation: the "score
+        at creation" the analyses compare with the score now."""
+        ruleset = self.env["prm.scoring.ruleset"]._get_active()
+        if not ruleset or not len(lead_ids):
+            return
+        lead_ids = np.sort(np.asarray(lead_ids, dtype=np.int64))
+        self.env["crm.lead"].flush_model(["create_date"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, create_date FROM crm_lead WHERE id = ANY(%s) ORDER BY id",
+                pg_array(lead_ids.tolist()),
+            )
+        )
+        at = np.array(
+            [
+                to_micros(created) + 3_600_000_000
+                for _i, created in self.env.cr.fetchall()
+            ],
+            dtype=np.int64,
+        )
+        scores = ruleset._prm_scores_at(lead_ids, np.arange(len(lead_ids)), at)
+        self.env.cr.execute(
+            SQL(
+                """
+            UPDATE crm_lead l SET prm_first_fit_score = v.fit, prm_first_score = v.total
+              FROM unnest(%s, %s, %s) AS v(id, fit, total)
+             WHERE l.id = v.id
+                """,
+                pg_array(lead_ids.tolist()),
+                pg_array(scores.fit.tolist(), "numeric"),
+                pg_array(scores.total.tolist(), "numeric"),
+            )
+        )
 
     @api.model
     def _references(self, profiles):

@@ -9,7 +9,14 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from ..engine import RuleMatches, Ruleset, decayed_points, score_batch, to_micros
+from ..engine import (
+    RuleMatches,
+    Ruleset,
+    at_snapshots,
+    decayed_points,
+    score_batch,
+    to_micros,
+)
 from ..engine.pgcopy import parse_binary_copy
 from .crm_lead import ids_condition, ids_domain, pg_array
 
@@ -303,6 +310,24 @@ class PrmScoringRuleset(models.Model):
             explain=explain,
         )
         return lead_ids, scores
+
+    def _prm_scores_at(self, lead_ids, snap_lead, snap_at):
+        """Engine Scores of snapshots (index in ``lead_ids`` (sorted), instant
+        in µs): each lead as it was then (earlier events only, decayed to the
+        instant)."""
+        self.ensure_one()
+        lead_ids = np.asarray(lead_ids, dtype=np.int64)
+        rules = self.sudo().rule_ids.filtered("active")
+        fit_rules = rules.filtered(lambda r: r.kind == "fit")
+        fit, matches = at_snapshots(
+            self._prm_fit_matches(lead_ids, fit_rules),
+            self._prm_engagement_matches(lead_ids, rules - fit_rules),
+            snap_lead,
+            snap_at,
+        )
+        return score_batch(
+            len(snap_lead), fit, matches, self._engine_settings(), snap_at
+        )
 
     def _prm_fit_matches(self, lead_ids, rules):
         """[(engine FitRule, indices in ``lead_ids`` of the leads it matches)],
