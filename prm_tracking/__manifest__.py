@@ -33,6 +33,7 @@
     "demo": ["demo/prm_tracking_site_demo.xml", "demo/prm_event_demo.xml"],
     "assets": {
         "web.assets_backend": ["prm_tracking/static/src/components/*"],
+        "web.assets_tests": ["prm_tracking/static/tests/tours/**/*"],
     },
     "installable": True,
     "application": False,

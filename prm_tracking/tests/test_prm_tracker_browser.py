@@ -117,3 +117,12 @@ class TestPrmTrackerBrowser(HttpCase):
         )
         self.browser_js("/web/login", code, timeout=60)
         self.assertEqual(self._events().mapped("event_code"), ["page_view"])
+
+    def test_site_form_shows_the_snippet_as_code(self):
+        """The site's form shows the snippet as code, line by line, with a
+        copy button."""
+        self.start_tour(
+            f"/odoo/action-prm_tracking.prm_tracking_site_action/{self.site.id}",
+            "prm_tracking_snippet_tour",
+            login="admin",
+        )
