@@ -5,12 +5,18 @@ over JSON-RPC, drives a headless Chromium over the Chrome DevTools Protocol and
 writes PNGs to the output folder: a lead's Score and Engagement tabs, the CRM
 pipeline, a funnel analysis and its what-if, a source quality analysis, the
 conversion model card, a tracking site, and page 1 of the funnel and source
-quality PDF reports.  Odoo and Chromium are stopped whatever happens.
+quality PDF reports.  Odoo and Chromium are stopped whatever happens; the
+errors seen (error dialogs, ERROR lines of Odoo's log) are printed at the end
+and make the exit status 1.
 
 Run it with the project's virtualenv Python (it needs requests and
 websocket-client, both Odoo dependencies), on a database with demo data::
 
     <venv>/bin/python scripts/screenshots.py [--db prm_demo] [--out docs/screenshots]
+
+The database's views must match the code: run ``./scripts/setup`` first, or
+add ``--update`` to update the prm_* addons in the database before the shots
+(best on a copy: ``createdb -T prm_demo prm_shots`` then ``--db prm_shots``).
 
 The virtualenv, Odoo source and data folder are those recorded by
 ``./scripts/setup`` (``scripts/prm_dev.py env``); ``--python``, ``--odoo-src``
@@ -201,7 +207,7 @@ def update_addons(args, cmd, tmp):
     it shows the code as it is now."""
     names = sorted(p.parent.name for p in REPO.glob("prm_*/__manifest__.py"))
     log = tmp / "odoo-update.log"
-    say(f"Updating {', '.join(names)} in {args.db} (log {log})")
+    say(f"Updating {', '.join(names)} in {args.db}")
     with open(log, "wb") as out:
         done = subprocess.run(
             cmd + ["-u", ",".join(names), "--stop-after-init", "--no-http"],
@@ -221,7 +227,7 @@ def start_odoo(args, tmp):
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp / "odoo.log"
-    say(f"Starting Odoo on {base} (database {args.db}), log {log}")
+    say(f"Starting Odoo on {base} (database {args.db})")
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             cmd
@@ -428,16 +434,15 @@ class Browser:
         )
         if state == "login":
             raise ShotError("The login page showed up: the session was refused")
-        return state
 
     def open(self, path, selector):
         self.send("Page.navigate", url=self.base + path)
-        return self.wait_for(selector)
+        self.wait_for(selector)
 
     def click(self, selector, then):
         if not self.js(CLICK_JS % json.dumps(selector)):
             raise ShotError(f"Nothing to click: {selector}")
-        return self.wait_for(then)
+        self.wait_for(then)
 
     def click_tab(self, label):
         if not self.js(CLICK_TAB_JS % json.dumps(label)):
@@ -462,7 +467,7 @@ class Browser:
         params = {"format": "png"}
         bottom = down_to and self.js(BOTTOM_JS % tuple(map(json.dumps, down_to)))
         if bottom:
-            bottom = min(height, bottom + 16)
+            bottom = min(height, bottom + 8)
             params["clip"] = {
                 "x": 0,
                 "y": 0,
@@ -505,18 +510,26 @@ def lead_shots(rpc, browser, out, settle):
         ("Score", "lead-score.png", (".tab-pane.active .o_group", "Why this")),
         ("Engagement", "lead-engagement.png", (".o_form_sheet", "")),
     ):
-        state = browser.open(url, ".o_form_view .o_notebook")
+        browser.open(url, ".o_form_view .o_notebook")
         browser.click_tab(tab)
         browser.shoot(out / name, settle, full_page=True, down_to=down_to)
-        yield name, state
+        yield name, True
 
 
 def pipeline_shot(rpc, browser, out, settle):
-    state = browser.open(
-        "/odoo/action-crm.crm_lead_action_pipeline", ".o_kanban_view .o_kanban_record"
-    )
+    records = ".o_kanban_view .o_kanban_record"
+    browser.open("/odoo/action-crm.crm_lead_action_pipeline", records)
+    # every salesperson's opportunities, not only the admin's ("My Pipeline")
+    has_filter = "!!document.querySelector('.o_searchview_facet')"
+    if browser.js(has_filter):
+        browser.click(".o_searchview_facet .o_facet_remove", ".o_searchview")
+        wait_until(
+            lambda: not browser.js(has_filter), browser.timeout, "no search filter"
+        )
+        time.sleep(0.5)
+        browser.wait_for(records)
     browser.shoot(out / "pipeline.png", settle)
-    yield "pipeline.png", state
+    yield "pipeline.png", True
 
 
 def last_twelve_months():
@@ -551,34 +564,34 @@ def pdf_page(rpc, report, record_id, dest, tmp):
 
 def funnel_shots(rpc, browser, out, settle, tmp):
     record_id = analysis(rpc, "prm.funnel.analysis")
-    state = browser.open(
+    browser.open(
         f"/odoo/prm.funnel.analysis/{record_id}",
         ".o_form_view [name=line_ids] .o_data_row",
     )
     browser.shoot(out / "funnel-analysis.png", settle, full_page=True)
-    yield "funnel-analysis.png", state
-    state = browser.click(
+    yield "funnel-analysis.png", True
+    browser.click(
         "button[name=action_what_if]", ".modal .o_form_view [name=stages_html] table"
     )
     browser.shoot(out / "funnel-whatif.png", settle, full_page=True)
-    yield "funnel-whatif.png", state
+    yield "funnel-whatif.png", True
     pdf_page(
         rpc, "prm_funnel.report_prm_funnel", record_id, out / "report-funnel.png", tmp
     )
-    yield "report-funnel.png", "ready"
+    yield "report-funnel.png", False
 
 
 def source_shots(rpc, browser, out, settle, tmp):
     record_id = analysis(rpc, "prm.source.quality")
-    state = browser.open(
+    browser.open(
         f"/odoo/prm.source.quality/{record_id}",
         ".o_form_view [name=line_ids] .o_data_row",
     )
     browser.shoot(out / "source-quality.png", settle, full_page=True)
-    yield "source-quality.png", state
+    yield "source-quality.png", True
     dest = out / "report-sources.png"
     pdf_page(rpc, "prm_funnel.report_prm_source_quality", record_id, dest, tmp)
-    yield "report-sources.png", "ready"
+    yield "report-sources.png", False
 
 
 def model_shot(rpc, browser, out, settle):
@@ -588,22 +601,22 @@ def model_shot(rpc, browser, out, settle):
         ["name"],
         order="trained_at desc, id desc",
     )
-    state = browser.open(
+    browser.open(
         record_url("prm_scoring.prm_propensity_model_action", model["id"]),
         ".o_form_view [name=model_card] > *",
     )
     browser.shoot(out / "model-card.png", settle, full_page=True)
-    yield "model-card.png", state
+    yield "model-card.png", True
 
 
 def site_shot(rpc, browser, out, settle):
     site = rpc.first("prm.tracking.site", [], ["name"], order="id")
-    state = browser.open(
+    browser.open(
         record_url("prm_tracking.prm_tracking_site_action", site["id"]),
         ".o_form_view [name=snippet]",
     )
     browser.shoot(out / "tracking-site.png", settle, full_page=True)
-    yield "tracking-site.png", state
+    yield "tracking-site.png", True
 
 
 def take_all(rpc, browser, out, settle, tmp):
@@ -620,9 +633,9 @@ def take_all(rpc, browser, out, settle, tmp):
     for label, step, with_tmp in steps:
         args = (rpc, browser, out, settle) + ((tmp,) if with_tmp else ())
         try:
-            for name, state in step(*args):
+            for name, on_screen in step(*args):
                 written.append(out / name)
-                seen = browser.problems() if state == "error" else []
+                seen = browser.problems() if on_screen else []
                 problems += [f"{name}: {text}" for text in seen]
                 say(
                     f"  wrote {out / name}" + (" (with an error shown)" if seen else "")
@@ -691,7 +704,7 @@ def main(argv=None):
         say(f"Odoo log:\n{error}")
     for problem in problems:
         say(f"PROBLEM {problem}")
-    return 1 if problems else 0
+    return 1 if problems or errors else 0
 
 
 if __name__ == "__main__":
