@@ -266,15 +266,23 @@ def vocabulary(lead_values, min_count=10):
 
 
 def encode(lead_values, columns):
-    """Sparse (leads x columns) 0/1 matrix of the attributes of each lead."""
+    """Sparse (leads x columns) 0/1 matrix of the attributes of each lead
+    (values: a string, or a list of strings)."""
     from scipy import sparse
 
     index = {tuple(col): i for i, col in enumerate(columns)}
     rows, cols = [], []
+    get = index.get
     for row, values in enumerate(lead_values):
         for field, value in values.items():
-            for v in value if isinstance(value, list | tuple | set) else (value,):
-                col = index.get((field, v))
+            if type(value) is str:  # noqa: E721 the common case, checked fast
+                col = get((field, value))
+                if col is not None:
+                    rows.append(row)
+                    cols.append(col)
+                continue
+            for v in value:
+                col = get((field, v))
                 if col is not None:
                     rows.append(row)
                     cols.append(col)

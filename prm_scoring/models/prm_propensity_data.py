@@ -87,10 +87,8 @@ class PrmPropensityData(models.AbstractModel):
         """Non-bot events of these leads: lead id, instant, feature kind."""
         self.env["prm.event"].flush_model()
         kinds = {
-            t.id: feat.kind_of(t.code)
-            for t in self.env["prm.event.type"]
-            .with_context(active_test=False)
-            .search([])
+            type_id: feat.kind_of(code)
+            for type_id, code in self.env["prm.event.type"]._codes_by_id().items()
         }
         type_ids = [t for t, kind in kinds.items() if kind >= 0]
         query = SQL(
@@ -228,12 +226,15 @@ class PrmPropensityData(models.AbstractModel):
                 c_new[np.maximum(pos - 1, 0)],
                 np.where(has, c_old[np.minimum(first, len(c_lead) - 1)], stages),
             )
-        won_stages = self.env["crm.stage"].search([("is_won", "=", True)]).ids
-        first_open = self.env["crm.stage"].search(
-            [("is_won", "=", False)], order="sequence, id", limit=1
+        self.env["crm.stage"].flush_model(["is_won", "sequence"])
+        self.env.cr.execute(
+            SQL("SELECT id, is_won FROM crm_stage ORDER BY sequence, id")
         )
+        all_stages = self.env.cr.fetchall()
+        won_stages = [sid for sid, is_won in all_stages if is_won]
+        first_open = next((sid for sid, is_won in all_stages if not is_won), 0)
         stages = np.where(
-            (stages == 0) | np.isin(stages, won_stages), first_open.id or 0, stages
+            (stages == 0) | np.isin(stages, won_stages), first_open, stages
         )
         return [int(s) or False for s in stages]
 

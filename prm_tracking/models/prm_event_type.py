@@ -71,6 +71,14 @@ class PrmEventType(models.Model):
         return {t.code: (t.id, t.channel) for t in types}
 
     @api.model
+    @tools.ormcache()
+    def _codes_by_id(self):
+        """{id: code} of every event type, archived ones included (cached per
+        registry)."""
+        types = self.sudo().with_context(active_test=False).search([])
+        return {t.id: t.code for t in types}
+
+    @api.model
     def _get_by_code(self, code):
         """Return the active event type with this code (empty recordset if none)."""
         return self.search([("code", "=", code)], limit=1)
