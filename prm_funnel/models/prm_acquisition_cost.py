@@ -4,7 +4,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 
 class PrmAcquisitionCost(models.Model):
@@ -104,7 +104,7 @@ class PrmAcquisitionCost(models.Model):
         )
         vals = []
         for source_id, name, medium_id, month, count in self.env.cr.fetchall():
-            period = month.strftime("%b %Y")
+            period = format_date(self.env, month, date_format="MMM y")
             vals.append(
                 {
                     "name": self.env._(

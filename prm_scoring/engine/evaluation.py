@@ -33,22 +33,29 @@ def auc(p, y):
     return _weighted_auc(codes, y, np.ones(len(p)))
 
 
-def bootstrap_auc(p, y, q=None, n_boot=200, seed=0):
+def bootstrap_auc(p, y, q=None, groups=None, n_boot=200, seed=0):
     """95% bootstrap interval of the AUC of ``p`` and, when ``q`` (a second
     set of predictions of the same rows) is given, of AUC(p) - AUC(q) from the
-    same resamples.  Returns ``{"low", "high"}`` and ``{"diff_low",
-    "diff_high"}`` (None when an outcome is missing)."""
+    same resamples.  ``groups`` (e.g. the lead of each snapshot) are resampled
+    whole: rows of one group are not independent.  Returns ``{"low",
+    "high"}`` and ``{"diff_low", "diff_high"}`` (None when an outcome is
+    missing)."""
     p = np.asarray(p, dtype=float)
     y = np.asarray(y, dtype=int)
     out = {"low": None, "high": None, "diff_low": None, "diff_high": None}
     if not len(p) or not 0 < y.sum() < len(y):
         return out
+    if groups is None:
+        groups = np.arange(len(p))
+    group_index = np.unique(np.asarray(groups), return_inverse=True)[1]
+    n_groups = int(group_index.max()) + 1
     rng = np.random.default_rng(seed)
     codes_p = np.unique(p, return_inverse=True)[1]
     codes_q = None if q is None else np.unique(q, return_inverse=True)[1]
     aucs, diffs = [], []
     for _ in range(n_boot):
-        weights = rng.multinomial(len(p), np.full(len(p), 1.0 / len(p))).astype(float)
+        drawn = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups))
+        weights = drawn[group_index].astype(float)
         a = _weighted_auc(codes_p, y, weights)
         if a is None:
             continue
@@ -64,6 +71,14 @@ def bootstrap_auc(p, y, q=None, n_boot=200, seed=0):
     return out
 
 
+def _ranked(p, descending=False, seed=0):
+    """Row order by ``p``, equal values in a seeded random order (not in the
+    rows' own order, which is often time)."""
+    p = np.asarray(p, dtype=float)
+    shuffle = np.random.default_rng(seed).random(len(p))
+    return np.lexsort((shuffle, -p if descending else p))
+
+
 def reliability(p, y, bins=10):
     """Reliability table: the rows sorted by predicted probability, in
     ``bins`` groups of equal size; per group the count, the mean prediction
@@ -77,7 +92,7 @@ def reliability(p, y, bins=10):
     y = np.asarray(y, dtype=float)
     if not len(p):
         return []
-    order = np.argsort(p, kind="stable")
+    order = _ranked(p)
     return [
         {
             "count": int(len(chunk)),
@@ -118,7 +133,7 @@ def lift(p, y, bins=10):
     if not len(p):
         return []
     overall = y.mean()
-    order = np.argsort(-p, kind="stable")
+    order = _ranked(p, descending=True)
     rows = []
     for i, chunk in enumerate(np.array_split(order, min(bins, len(p)))):
         if len(chunk):

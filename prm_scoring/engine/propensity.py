@@ -30,7 +30,16 @@ C_SEARCH_ROWS = 60_000  # rows used to choose C (all of them, below that)
 
 
 class NotEnoughData(ValueError):
-    """The history is too short or too one-sided to fit and check a model."""
+    """The history is too short or too one-sided to fit and check a model:
+    ``args`` are the part ("fitting", "calibration", "validation"), its
+    conversions, its non-conversions and the minimum of each."""
+
+    def __str__(self):
+        part, pos, neg, least = self.args
+        return (
+            f"The {part} part has {pos} conversions and {neg} non-conversions; "
+            f"at least {least} of each are needed."
+        )
 
 
 def snapshots(
@@ -125,16 +134,39 @@ def contributions(params, dense, cats=None):
     return groups + fields, out
 
 
-def _split(at, valid_share, calib_share):
-    order = np.argsort(np.asarray(at), kind="stable")
+def _split(at, valid_share, calib_share, horizon_days=0):
+    """Indices of the fitting, calibration and validation snapshots: whole
+    grid instants, oldest first, the last ``valid_share`` for validation and
+    ``calib_share`` of the rest for calibration.  Before each part, the
+    snapshots whose outcome window (``t``, ``t + H``] would reach it are left
+    out, so that no win labels two parts.
+
+    >>> days = [d * DAY_US for d in (0, 0, 1, 1, 2, 2, 3, 3)]
+    >>> [p.tolist() for p in _split(days, 0.25, 0.2)]
+    [[0, 1, 2, 3], [4, 5], [6, 7]]
+    >>> [p.tolist() for p in _split(days, 0.25, 0.2, horizon_days=2)]
+    [[], [2, 3], [6, 7]]
+    """
+    at = np.asarray(at, dtype=np.int64)
+    order = np.argsort(at, kind="stable")
+    instants = at[order]
     n = len(order)
-    n_valid = int(math.ceil(n * valid_share))
-    n_calib = int(math.ceil((n - n_valid) * calib_share))
-    return (
-        order[: n - n_valid - n_calib],
-        order[n - n_valid - n_calib : n - n_valid],
-        order[n - n_valid :],
-    )
+    gap = int(horizon_days) * DAY_US
+
+    def start_of_instant(k):
+        return int(np.searchsorted(instants, instants[max(k, 0)])) if k < n else n
+
+    def clear_of(k):
+        """End of the snapshots whose window ends before instant ``k``."""
+        if k >= n:
+            return n
+        return min(k, int(np.searchsorted(instants, instants[k] - gap, side="right")))
+
+    v0 = start_of_instant(n - int(math.ceil(n * valid_share)))
+    e1 = clear_of(v0)
+    c0 = start_of_instant(e1 - int(math.ceil(e1 * calib_share))) if e1 else 0
+    e0 = clear_of(c0) if c0 else 0
+    return order[:e0], order[c0:e1], order[v0:]
 
 
 def _design(dense, cats, mean, scale):
@@ -160,6 +192,7 @@ def train(
     columns,
     y,
     at,
+    horizon_days=0,
     valid_share=0.25,
     calib_share=0.3,
     min_positives=10,
@@ -168,7 +201,8 @@ def train(
     """Fit and judge a model on snapshots (numeric features ``dense``, sparse
     one-hot ``cats`` whose columns are ``columns``, outcomes ``y``, instants
     ``at``), split by time: the oldest for fitting, the next for calibration,
-    the most recent ``valid_share`` for validation.  The regularisation is
+    the most recent ``valid_share`` for validation, with a gap of the
+    horizon between the parts (see :func:`_split`).  The regularisation is
     the one of :data:`C_GRID` with the best log loss on the calibration part.
 
     :return: ``params`` (for :func:`predict`) with the validation metrics,
@@ -177,7 +211,7 @@ def train(
     """
     dense = np.asarray(dense, dtype=float)
     y = np.asarray(y, dtype=np.int8)
-    fit_idx, calib_idx, valid_idx = _split(at, valid_share, calib_share)
+    fit_idx, calib_idx, valid_idx = _split(at, valid_share, calib_share, horizon_days)
     for name, idx in (
         ("fitting", fit_idx),
         ("calibration", calib_idx),
@@ -185,10 +219,7 @@ def train(
     ):
         pos = int(y[idx].sum()) if len(idx) else 0
         if pos < min_positives or len(idx) - pos < min_positives:
-            raise NotEnoughData(
-                f"The {name} part has {pos} conversions and {len(idx) - pos} "
-                f"non-conversions; at least {min_positives} of each are needed."
-            )
+            raise NotEnoughData(name, pos, len(idx) - pos, min_positives)
     mean = dense[fit_idx].mean(axis=0)
     scale = dense[fit_idx].std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)

@@ -191,6 +191,12 @@ class CrmLead(models.Model):
         context ({lead id: stage id}), each such lead as if in that stage (the
         model card scores Odoo's PLS on past snapshots this way)."""
         stage_of = self.env.context.get("prm_pls_stage_at")
+        if not (
+            self.env.su
+            and isinstance(stage_of, dict)
+            and all(isinstance(k, int) for k in stage_of)
+        ):
+            stage_of = None  # only the model card's own (superuser) call
         if stage_of and not domain:
             # Odoo's own SQL path (its batch mode), for these very leads
             domain = [("id", "in", self.ids)]

@@ -17,7 +17,8 @@ _logger = logging.getLogger(__name__)
 
 
 # what training computes: never written by anything else
-MODEL_FIELDS = {"params", "calibration", "auc", "brier", "base_rate", "state"}
+# what anyone may change on a model: everything else is what training found
+EDITABLE_FIELDS = {"active"}
 BOOTSTRAP_ROWS = 50_000  # validation rows resampled for the AUC intervals
 
 
@@ -194,18 +195,24 @@ class PrmPropensityModel(models.Model):
     def create(self, vals_list):
         """A model is made by training, never by hand: its parameters are
         what every rescore evaluates."""
-        if not self.env.context.get("prm_training") and any(
-            MODEL_FIELDS & set(vals) for vals in vals_list
+        if not self._prm_training() and any(
+            set(vals) - EDITABLE_FIELDS - {"company_id"} for vals in vals_list
         ):
             raise UserError(self.env._("Conversion models are made by training."))
         return super().create(vals_list)
 
     def write(self, vals):
-        if not self.env.context.get("prm_training") and MODEL_FIELDS & set(vals):
+        if not self._prm_training() and set(vals) - EDITABLE_FIELDS:
             raise UserError(
                 self.env._("A trained model cannot be changed; train a new one.")
             )
         return super().write(vals)
+
+    def _prm_training(self):
+        """Whether this is the training itself writing: a superuser
+        environment flagged by the training code (a client's context flag
+        alone does not make it so)."""
+        return self.env.su and bool(self.env.context.get("prm_training"))
 
     @api.model
     def _train(self, ruleset, now=None):
@@ -224,16 +231,27 @@ class PrmPropensityModel(models.Model):
         vals["sample_size"] = len(data["y"])
         try:
             result = prop.train(
-                data["dense"], data["cats"], data["columns"], data["y"], data["at"]
+                data["dense"],
+                data["cats"],
+                data["columns"],
+                data["y"],
+                data["at"],
+                horizon_days=horizon,
             )
         except prop.NotEnoughData as exc:
             vals.update(
                 state="not_enough_data",
                 message=self.env._(
-                    "%(why)s The history has %(n)s snapshots of %(leads)s leads "
-                    "with %(pos)s conversions within %(days)s days. Probabilities "
-                    "are not shown until a model can be trained and checked.",
-                    why=str(exc),
+                    "The %(part)s part of the history has %(part_pos)s "
+                    "conversions and %(part_neg)s non-conversions; at least "
+                    "%(least)s of each are needed. The history has %(n)s "
+                    "snapshots of %(leads)s leads with %(pos)s conversions "
+                    "within %(days)s days. Probabilities are not shown until a "
+                    "model can be trained and checked.",
+                    part=self._part_name(exc.args[0]),
+                    part_pos=exc.args[1],
+                    part_neg=exc.args[2],
+                    least=exc.args[3],
                     n=len(data["y"]),
                     leads=data["lead_count"],
                     pos=int(np.sum(data["y"])),
@@ -281,6 +299,13 @@ class PrmPropensityModel(models.Model):
         # every lead gets its probability from the new model
         self.env["prm.scoring.ruleset"]._prm_trigger_rescore()
         return model
+
+    def _part_name(self, part):
+        return {
+            "fitting": self.env._("fitting"),
+            "calibration": self.env._("calibration"),
+            "validation": self.env._("validation"),
+        }.get(part, part)
 
     def _training_data(self, ruleset, now):
         """Snapshots of the company's leads: features (``dense``, ``cats`` of
@@ -473,11 +498,15 @@ class PrmPropensityModel(models.Model):
         scored = ~np.isnan(pls)
         out["pls_coverage"] = 100.0 * scored.mean() if len(pls) else 0.0
         both = rows[scored[rows]]
-        boot = evaluation.bootstrap_auc(p[rows], y[rows])
+        # snapshots of one lead are resampled together
+        lead = data["snap_lead"][valid]
+        boot = evaluation.bootstrap_auc(p[rows], y[rows], groups=lead[rows])
         out.update(auc_low=boot["low"] or 0.0, auc_high=boot["high"] or 0.0)
         if scored.any():
             m = evaluation.metrics(pls[scored], y[scored])
-            paired = evaluation.bootstrap_auc(pls[both], y[both], q=p[both])
+            paired = evaluation.bootstrap_auc(
+                pls[both], y[both], q=p[both], groups=lead[both]
+            )
             out.update(
                 pls_auc=m["auc"] or 0.0,
                 pls_brier=m["brier"],

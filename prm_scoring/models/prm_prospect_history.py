@@ -229,10 +229,12 @@ class PrmProspectHistory(models.AbstractModel):
         moves = []  # (lead id, date, field id, old, new, old text, new text)
         current = {}
         order = np.argsort(scenario.stage_day, kind="stable")
+        closed = np.fmin(scenario.won_day, scenario.lost_day)
         for j in order.tolist():
             day = scenario.stage_day[j]
             p = int(scenario.stage_prospect[j])
-            if day >= scenario.cutoff or not lead_of[p]:
+            # no move once the lead is won or lost (nor after today)
+            if day >= scenario.cutoff or not lead_of[p] or day >= closed[p]:
                 continue
             new = stage_ids[int(scenario.stage_key[j])]
             old = current.get(p, stage_ids[0])

@@ -140,10 +140,12 @@ class TestPrmPropensity(PrmCommon):
         self.assertEqual(
             sum(row["count"] for row in model.calibration), model.validation_size
         )
-        self.assertEqual(
+        # the snapshots whose outcome window reaches the next part are left out
+        self.assertLess(
             model.fit_size + model.calibration_size + model.validation_size,
             model.sample_size,
         )
+        self.assertLess(model.window_start, model.window_end)
         self.assertGreater(model.pls_coverage, 0)
         self.assertTrue(0 < model.pls_auc <= 1 and 0 < model.pls_brier < 1)
         self.assertTrue(model.auc_low <= model.auc <= model.auc_high)
@@ -228,6 +230,11 @@ class TestPrmPropensity(PrmCommon):
             model.with_user(self.sales_manager).write({"params": {"coef": "x"}})
         with self.assertRaises(UserError):
             Model.create({"company_id": self.company.id, "params": {}})
+        # the training's own context flag, sent by a client, changes nothing
+        with self.assertRaises(UserError):
+            model.with_user(self.sales_manager).with_context(prm_training=True).write(
+                {"auc": 0.99}
+            )
         self.assertEqual(model.state, "trained")
 
     def test_salesman_cannot_train(self):

@@ -3,6 +3,8 @@
 import logging
 from datetime import timedelta
 
+import pytz
+
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
@@ -81,6 +83,10 @@ class CrmLead(models.Model):
         """Events per day over the last ``days`` days, by channel (bots
         left out): a stacked bar chart."""
         today = fields.Date.context_today(self)
+        # days in the user's time zone, as the chart's labels
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        if tz not in pytz.all_timezones_set:
+            tz = "UTC"
         start = today - timedelta(days=days - 1)
         ids = [lead.id for lead in self if isinstance(lead.id, int)]
         counts = {}
@@ -89,14 +95,21 @@ class CrmLead(models.Model):
             self.env.cr.execute(
                 SQL(
                     """
-                SELECT e.lead_id, t.channel, e.occurred_at::date, count(*)
+                SELECT e.lead_id, t.channel, d.day, count(*)
                   FROM prm_event e
                   JOIN prm_event_type t ON t.id = e.event_type_id
-                 WHERE e.lead_id = ANY(%s) AND e.occurred_at >= %s
+          CROSS JOIN LATERAL (
+                    SELECT (e.occurred_at AT TIME ZONE 'UTC' AT TIME ZONE %s)::date
+                           AS day
+                  ) d
+                 WHERE e.lead_id = ANY(%s) AND d.day >= %s
+                   AND e.occurred_at >= %s - interval '1 day'
                    AND e.is_bot IS NOT TRUE
               GROUP BY 1, 2, 3
                     """,
+                    tz,
                     ids,
+                    start,
                     start,
                 )
             )

@@ -251,6 +251,34 @@ def test_contributions_add_up_to_the_logit():
     assert matrix[np.asarray(cats[:50, -1].todense()).ravel() == 1, source].min() > 0
 
 
+def test_parts_never_share_a_win():
+    """Fitting, calibration and validation are whole instants in time order,
+    and no snapshot's outcome window reaches into the next part."""
+    rnd = np.random.default_rng(6)
+    at = np.sort(rnd.integers(0, 200, 3000)) * DAY
+    fit, calib, valid = prop._split(at, 0.25, 0.3, horizon_days=30)
+    assert at[fit].max() + 30 * DAY <= at[calib].min()
+    assert at[calib].max() + 30 * DAY <= at[valid].min()
+    assert not set(at[calib]) & set(at[valid])
+    assert len(valid) >= 0.25 * len(at)
+
+
+def test_bootstrap_resamples_whole_groups():
+    """With every row of a lead repeated, resampling leads gives the same
+    interval as resampling single rows of one copy; resampling the repeated
+    rows one by one would pretend to know more."""
+    rnd = np.random.default_rng(8)
+    p = rnd.uniform(0, 1, 300)
+    y = (rnd.uniform(0, 1, 300) < p).astype(int)
+    single = evaluation.bootstrap_auc(p, y)
+    lead = np.tile(np.arange(300), 5)
+    grouped = evaluation.bootstrap_auc(np.tile(p, 5), np.tile(y, 5), groups=lead)
+    naive = evaluation.bootstrap_auc(np.tile(p, 5), np.tile(y, 5))
+    width = lambda b: b["high"] - b["low"]  # noqa: E731
+    assert abs(width(grouped) - width(single)) < 0.3 * width(single)
+    assert width(naive) < 0.6 * width(grouped)
+
+
 def test_not_enough_data():
     """Too few conversions: a clear refusal, not a meaningless model."""
     dense, cats, columns, y, at = _synthetic(300, 2)
