@@ -75,7 +75,9 @@ class PrmEventType(models.Model):
     def _codes_by_id(self):
         """{id: code} of every event type, archived ones included (cached per
         registry)."""
-        types = self.sudo().with_context(active_test=False).search([])
+        types = (
+            self.sudo().with_context(active_test=False).search([("code", "!=", False)])
+        )
         return {t.id: t.code for t in types}
 
     @api.model
