@@ -174,16 +174,25 @@ class CrmLead(models.Model):
         Model = self.env["prm.propensity.model"]
         now = fields.Datetime.now()
         for lead in self:
-            factors = None
+            factors, why = None, None
             lead_id = lead._origin.id
             company = lead.company_id or self.env.company
             model = Model._get_active(company)
             ruleset = self.env["prm.scoring.ruleset"].sudo()._get_active(company)
-            if lead_id and model and ruleset.horizon_days == model.horizon_days:
+            if not model:
+                why = self.env._("No conversion model has been trained yet.")
+            elif not ruleset or ruleset.horizon_days != model.horizon_days:
+                why = self.env._(
+                    "The conversion model was trained for another horizon or "
+                    "rule set; the weekly training (or Train now) replaces it."
+                )
+            elif not lead_id:
+                why = self.env._("Save the lead to see what drives its probability.")
+            else:
                 factors = model._factors(ruleset, lead._origin, now)
             lead.prm_probability_factors = self.env["ir.qweb"]._render(
                 "prm_scoring.prm_probability_factors",
-                {"factors": factors, "horizon": model.horizon_days},
+                {"factors": factors, "why": why, "horizon": model.horizon_days},
             )
 
     def _pls_get_lead_pls_values(self, domain=None):

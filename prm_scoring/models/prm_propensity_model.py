@@ -105,6 +105,13 @@ class PrmPropensityModel(models.Model):
         string="Odoo PLS: Brier score", readonly=True, digits=(6, 4)
     )
     pls_ece = fields.Float(string="Odoo PLS: ECE", readonly=True, digits=(5, 3))
+    auc_pls_rows = fields.Float(
+        string="AUC on the snapshots PLS scored",
+        readonly=True,
+        digits=(4, 3),
+        help="This model's AUC on the validation snapshots Odoo's PLS gave a "
+        "probability to: the rows its AUC is measured on.",
+    )
     pls_fields = fields.Char(
         string="Odoo PLS: fields used",
         readonly=True,
@@ -508,6 +515,7 @@ class PrmPropensityModel(models.Model):
                 pls[both], y[both], q=p[both], groups=lead[both]
             )
             out.update(
+                auc_pls_rows=evaluation.auc(p[scored], y[scored]) or 0.0,
                 pls_auc=m["auc"] or 0.0,
                 pls_brier=m["brier"],
                 pls_ece=m["ece"],
