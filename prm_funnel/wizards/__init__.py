@@ -1,4 +1,5 @@
 from . import prm_analysis_mixin
+from . import prm_conversion_mixin
 from . import prm_funnel_analysis
 from . import prm_funnel_analysis_line
 from . import prm_funnel_value_line

@@ -10,7 +10,6 @@ from odoo.addons.prm_tracking.tools import charts
 
 from ..engine import (
     cost_metrics,
-    interval_text,
     months_between,
     prorate,
     verdict,
@@ -39,7 +38,7 @@ class PrmSourceQuality(models.TransientModel):
     confidence the numbers deserve, and what each one costs and returns."""
 
     _name = "prm.source.quality"
-    _inherit = "prm.analysis.mixin"
+    _inherit = ["prm.analysis.mixin", "prm.conversion.mixin"]
     _description = "PRM Source Quality"
 
     def _prm_title(self):
@@ -68,21 +67,6 @@ class PrmSourceQuality(models.TransientModel):
     )
     leads = fields.Integer(readonly=True)
     won = fields.Integer(readonly=True)
-    conversion = fields.Float(string="Conversion (%)", readonly=True)
-    conversion_low = fields.Float(string="95% low (%)", readonly=True)
-    conversion_high = fields.Float(string="95% high (%)", readonly=True)
-    conversion_interval = fields.Char(
-        string="Conversion (95%)",
-        compute="_compute_conversion_interval",
-        help="Won / leads, with its 95% interval (Wilson).",
-    )
-
-    @api.depends("conversion", "conversion_low", "conversion_high")
-    def _compute_conversion_interval(self):
-        for record in self:
-            record.conversion_interval = interval_text(
-                record.conversion, record.conversion_low, record.conversion_high
-            )
 
     cost = fields.Monetary(string="Total cost", readonly=True)
     won_revenue = fields.Monetary(readonly=True)

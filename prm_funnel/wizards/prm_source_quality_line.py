@@ -1,8 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
-
-from ..engine import interval_text
+from odoo import fields, models
 
 VERDICTS = [
     ("better", "Better"),
@@ -17,6 +15,7 @@ class PrmSourceQualityLine(models.TransientModel):
     analysis: its leads' outcomes with confidence, and what they cost."""
 
     _name = "prm.source.quality.line"
+    _inherit = "prm.conversion.mixin"
     _description = "PRM Source Quality: Line"
     _order = "rank, id"
 
@@ -32,21 +31,6 @@ class PrmSourceQualityLine(models.TransientModel):
     accepted_pct = fields.Float(string="Accepted (%)", readonly=True)
     won = fields.Integer(readonly=True)
     lost_pct = fields.Float(string="Lost (%)", readonly=True)
-    conversion = fields.Float(string="Conversion (%)", readonly=True)
-    conversion_low = fields.Float(string="95% low (%)", readonly=True)
-    conversion_high = fields.Float(string="95% high (%)", readonly=True)
-    conversion_interval = fields.Char(
-        string="Conversion (95%)",
-        compute="_compute_conversion_interval",
-        help="Won / leads, with its 95% interval (Wilson).",
-    )
-
-    @api.depends("conversion", "conversion_low", "conversion_high")
-    def _compute_conversion_interval(self):
-        for record in self:
-            record.conversion_interval = interval_text(
-                record.conversion, record.conversion_low, record.conversion_high
-            )
 
     enough_data = fields.Boolean(readonly=True)
     verdict = fields.Selection(
