@@ -124,12 +124,17 @@ class PrmPropensityData(models.AbstractModel):
         columns,
         scores=None,
         now=False,
+        attributes=None,
+        stages=None,
     ):
         """Features of snapshots (lead index, instant) of ``lead_ids``
         (sorted): ``(dense, cats, counts)`` with the numeric matrix, the
         one-hot attributes in ``columns`` order and the raw event counts.
         The scores at each instant are computed unless given (``scores``,
-        for these very instants); ``now``: the instants are the present."""
+        for these very instants), and so are the leads' attributes and the
+        snapshots' stages (``attributes``, ``stages``: as
+        :meth:`_lead_attributes` and :meth:`_stage_values` return them);
+        ``now``: the instants are the present."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
         if scores is None and len(snap_lead):
             scores = ruleset._prm_scores_at(lead_ids, snap_lead, snap_at)
@@ -149,11 +154,13 @@ class PrmPropensityData(models.AbstractModel):
             scores.fit if n else np.zeros(0),
             scores.engagement if n else np.zeros(0),
         )
-        cats = feat.encode(self._lead_attributes(lead_ids), columns)[
+        if attributes is None:
+            attributes = self._lead_attributes(lead_ids)
+        if stages is None:
+            stages = self._stage_values(lead_ids, snap_lead, snap_at, now=now)
+        cats = feat.encode(attributes, columns)[
             np.asarray(snap_lead, dtype=np.int64)
-        ] + feat.encode(
-            self._stage_values(lead_ids, snap_lead, snap_at, now=now), columns
-        )
+        ] + feat.encode(stages, columns)
         return dense, cats, counts
 
     @api.model

@@ -350,12 +350,19 @@ class PrmPropensityModel(models.Model):
         )
         y = prop.labels(won, snap_lead, snap_at, ruleset.horizon_days)
         Data = self.env["prm.propensity.data"]
-        columns = feat.vocabulary(
-            Data._lead_attributes(lead_ids)
-            + Data._stage_values(lead_ids, snap_lead, snap_at)
-        )
+        # read once: the vocabulary and the features both need them
+        attributes = Data._lead_attributes(lead_ids)
+        stages = Data._stage_values(lead_ids, snap_lead, snap_at)
+        columns = feat.vocabulary(attributes + stages)
         dense, cats, _counts = Data._features(
-            ruleset, lead_ids, created, snap_lead, snap_at, columns
+            ruleset,
+            lead_ids,
+            created,
+            snap_lead,
+            snap_at,
+            columns,
+            attributes=attributes,
+            stages=stages,
         )
         return {
             "lead_count": len(lead_ids),
