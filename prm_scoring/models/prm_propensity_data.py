@@ -157,22 +157,23 @@ class PrmPropensityData(models.AbstractModel):
         if attributes is None:
             attributes = self._lead_attributes(lead_ids)
         if stages is None:
-            stages = self._stage_values(lead_ids, snap_lead, snap_at, now=now)
+            stages = self._stage_values(
+                self._stages_at(
+                    lead_ids[np.asarray(snap_lead, dtype=np.int64)],
+                    np.asarray(snap_at, dtype=np.int64),
+                    now=now,
+                )
+            )
         cats = feat.encode(attributes, columns)[
             np.asarray(snap_lead, dtype=np.int64)
         ] + feat.encode(stages, columns)
         return dense, cats, counts
 
     @api.model
-    def _stage_values(self, lead_ids, snap_lead, snap_at, now=False):
-        """``{"stage": id}`` of each snapshot: the stage its lead was in."""
-        lead_ids = np.asarray(lead_ids, dtype=np.int64)
-        stages = self._stages_at(
-            lead_ids[np.asarray(snap_lead, dtype=np.int64)],
-            np.asarray(snap_at, dtype=np.int64),
-            now=now,
-        )
-        return [{"stage": str(s) if s else ""} for s in stages]
+    def _stage_values(self, stage_ids):
+        """``{"stage": id}`` of each snapshot, from its stage id (as
+        :meth:`_stages_at` returns them): the attribute the model one-hots."""
+        return [{"stage": str(s) if s else ""} for s in stage_ids]
 
     @api.model
     def _stages_at(self, lead_ids, at, now=False):

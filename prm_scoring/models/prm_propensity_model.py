@@ -352,7 +352,8 @@ class PrmPropensityModel(models.Model):
         Data = self.env["prm.propensity.data"]
         # read once: the vocabulary and the features both need them
         attributes = Data._lead_attributes(lead_ids)
-        stages = Data._stage_values(lead_ids, snap_lead, snap_at)
+        stage_ids = Data._stages_at(lead_ids[snap_lead], snap_at)
+        stages = Data._stage_values(stage_ids)
         columns = feat.vocabulary(attributes + stages)
         dense, cats, _counts = Data._features(
             ruleset,
@@ -371,6 +372,7 @@ class PrmPropensityModel(models.Model):
             "dense": dense,
             "cats": cats,
             "columns": columns,
+            "stage_ids": stage_ids,
             "y": y,
             "at": snap_at,
         }
@@ -392,8 +394,9 @@ class PrmPropensityModel(models.Model):
             else model.browse()
         )
 
-    def _now_features(self, ruleset, lead_ids, now, scores=None):
-        """Features of these leads (sorted ids) now: ``(dense, cats, counts)``."""
+    def _now_features(self, ruleset, lead_ids, now, scores=None, attributes=None):
+        """Features of these leads (sorted ids) now: ``(dense, cats, counts)``
+        (their scores and attributes read unless given)."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
         self.env.cr.execute(
             SQL(
@@ -415,6 +418,7 @@ class PrmPropensityModel(models.Model):
             self.params["columns"],
             scores,
             now=True,
+            attributes=attributes,
         )
 
     def _predict(self, ruleset, lead_ids, scores, now):
@@ -428,11 +432,14 @@ class PrmPropensityModel(models.Model):
         """What moves this lead's probability most, up or down, against an
         average lead: a list of dicts (label, value, odds factor, up)."""
         self.ensure_one()
-        dense, cats, counts = self._now_features(ruleset, [lead.id], now)
+        attributes = self.env["prm.propensity.data"]._lead_attributes([lead.id])
+        dense, cats, counts = self._now_features(
+            ruleset, [lead.id], now, attributes=attributes
+        )
         groups, matrix = prop.contributions(self.params, dense, cats)
         labels = self.env["prm.propensity.data"]._group_labels()
         order = np.argsort(-np.abs(matrix[0]), kind="stable")
-        values = self._factor_values(lead, dense[0], counts[0])
+        values = self._factor_values(attributes[0], dense[0], counts[0])
         factors = []
         for i in order[:limit]:
             effect = float(matrix[0][i])
@@ -448,7 +455,7 @@ class PrmPropensityModel(models.Model):
             )
         return factors
 
-    def _factor_values(self, lead, dense, counts):
+    def _factor_values(self, attributes, dense, counts):
         """What the lead shows for each group of features, in words."""
         names = feat.NUMERIC_NAMES
         values = {}
@@ -476,7 +483,7 @@ class PrmPropensityModel(models.Model):
         values["fit"] = f"{dense[names.index('fit')]:.0f}"
         values["engagement"] = f"{dense[names.index('engagement')]:.0f}"
         Data = self.env["prm.propensity.data"]
-        for field, value in Data._lead_attributes([lead.id])[0].items():
+        for field, value in attributes.items():
             shown = value if isinstance(value, list) else [value]
             values[field] = ", ".join(
                 Data._attribute_value_label(field, v) for v in shown or [""]
@@ -507,7 +514,9 @@ class PrmPropensityModel(models.Model):
             ),
         }
         pls = self.env["prm.propensity.pls"]._probabilities(
-            data["lead_ids"][data["snap_lead"][valid]], data["at"][valid]
+            data["lead_ids"][data["snap_lead"][valid]],
+            data["at"][valid],
+            stages=[data["stage_ids"][i] for i in valid.tolist()],
         )
         scored = ~np.isnan(pls)
         out["pls_coverage"] = 100.0 * scored.mean() if len(pls) else 0.0

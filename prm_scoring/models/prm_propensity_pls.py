@@ -14,18 +14,20 @@ class PrmPropensityPls(models.AbstractModel):
     _description = "PRM: Odoo's lead scoring on past snapshots"
 
     @api.model
-    def _probabilities(self, lead_ids, at):
+    def _probabilities(self, lead_ids, at, stages=None):
         """Odoo's PLS probability (0..1, NaN where Odoo gives none) of each
         snapshot (lead id, instant in µs).
 
         Odoo's own ``_pls_get_naive_bayes_probabilities`` computes them (the
         very code behind the probability it shows), on the real leads, their
         stage replaced by the one they had at the instant; a lead appearing in
-        several snapshots is computed once per round."""
+        several snapshots is computed once per round.  ``stages``: the stage
+        of each snapshot, when known already (else read from the tracking)."""
         lead_ids = np.asarray(lead_ids, dtype=np.int64)
-        stages = self.env["prm.propensity.data"]._stages_at(
-            lead_ids, np.asarray(at, dtype=np.int64)
-        )
+        if stages is None:
+            stages = self.env["prm.propensity.data"]._stages_at(
+                lead_ids, np.asarray(at, dtype=np.int64)
+            )
         Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
         out = np.full(len(lead_ids), np.nan)
         # round k holds the k-th snapshot of each lead
