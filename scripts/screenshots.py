@@ -63,16 +63,16 @@ STATE_JS = """(() => {
 PROBLEMS_JS = """(() => [
   ...document.querySelectorAll('.o_error_dialog, .o_notification.border-danger')
 ].map((el) => el.innerText.trim().slice(0, 600)))()"""
+# notebook pages by their name in the view, whatever the user's language
 CLICK_TAB_JS = """(() => {
-  const link = [...document.querySelectorAll('.o_notebook .nav-link')]
-    .find((a) => a.textContent.trim() === %s);
+  const link = document.querySelector('.o_notebook .nav-link[name=' + %s + ']');
   if (!link) return false;
   link.click();
   return true;
 })()"""
 ACTIVE_TAB_JS = """(() => {
   const link = document.querySelector('.o_notebook .nav-link.active');
-  return link ? link.textContent.trim() : '';
+  return link ? link.getAttribute('name') : '';
 })()"""
 CLICK_JS = """(() => {
   const el = document.querySelector(%s);
@@ -444,10 +444,11 @@ class Browser:
             raise ShotError(f"Nothing to click: {selector}")
         self.wait_for(then)
 
-    def click_tab(self, label):
-        if not self.js(CLICK_TAB_JS % json.dumps(label)):
-            raise ShotError(f"No notebook tab {label!r}")
-        wait_until(lambda: self.js(ACTIVE_TAB_JS) == label, 10, f"tab {label}")
+    def click_tab(self, page):
+        """Open the notebook page named ``page`` in the form view."""
+        if not self.js(CLICK_TAB_JS % json.dumps(page)):
+            raise ShotError(f"No notebook page {page!r}")
+        wait_until(lambda: self.js(ACTIVE_TAB_JS) == page, 10, f"page {page}")
 
     def problems(self):
         return self.js(PROBLEMS_JS) or []
@@ -507,8 +508,12 @@ def lead_shots(rpc, browser, out, settle):
     )
     url = record_url("crm.crm_lead_action_pipeline", lead["id"])
     for tab, name, down_to in (
-        ("Score", "lead-score.png", (".tab-pane.active .o_group", "Why this")),
-        ("Engagement", "lead-engagement.png", (".o_form_sheet", "")),
+        (
+            "prm_score",
+            "lead-score.png",
+            (".tab-pane.active .o_group:has([name=prm_probability_factors])", ""),
+        ),
+        ("prm_engagement", "lead-engagement.png", (".o_form_sheet", "")),
     ):
         browser.open(url, ".o_form_view .o_notebook")
         browser.click_tab(tab)
