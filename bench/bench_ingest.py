@@ -21,16 +21,12 @@ Targets (reported, not asserted): >= 5,000 events/s, 0 errors, 0 lost, 0
 duplicated, one lead per new email; pixel >= 80% of health.
 """
 
-import hashlib
 import http.client
 import json
 import os
-import random
 import statistics
-import subprocess
 import threading
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg2
@@ -42,18 +38,28 @@ from harness import (
     odoo_script,
     psql,
 )
+from load import (
+    BATCH,
+    PUBLIC,
+    SECRET,
+    bodies_per_client,
+    install_site,
+    make_events,
+    post_all,
+    start_odoo,
+    stop_odoo,
+    wait_for_queue,
+    wait_up,
+)
 
 TITLE = "Tracking ingestion (prm_tracking)"
 PROSPECTS = int(os.environ.get("PRM_BENCH_PROSPECTS", "6000"))
 SHARED_NEW = 200  # new addresses every client identifies in its first batch
-BATCH = 1000
 CLIENTS = 4
 PROBES = 30
 PIXEL_ROUNDS = 8
 PIXEL_SECONDS = 3.0
 PIXEL_CLIENTS = 4
-SECRET = "prm_sk_bench_" + "x" * 40
-PUBLIC = "prm_pk_bench"
 
 ORM_SCRIPT = r"""
 import json, sys, time
@@ -97,85 +103,6 @@ print("FLUSH", done, elapsed)
 """
 
 
-def make_events(seed=42):
-    """A year of 6,000 prospects: each registers once (from its browser) and
-    then visits pages, opens and clicks emails and downloads; shuffled."""
-    rnd = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    pages = ["/", "/pricing", "/features", "/blog/a", "/blog/b", "/contact"]
-    events = []
-    for person in range(PROSPECTS):
-        email = f"person{person}@bench.example.com"
-        visitor = f"v{person}"
-        start = now - timedelta(minutes=rnd.randint(60 * 24 * 2, 60 * 24 * 365))
-        events.append(
-            {
-                "id": f"r{person}",
-                "type": "registration",
-                "occurred_at": start.isoformat() + "Z",
-                "visitor": visitor,
-                "email": email,
-                "profile": {"country": rnd.choice(["BE", "FR", "ES", "IT"])},
-                "utm": {"source": rnd.choice(["google", "newsletter", "linkedin"])},
-            }
-        )
-        for n in range(rnd.randint(4, 28)):
-            moment = start + (now - start) * rnd.random()
-            kind = rnd.choices(
-                ["page_view", "email_open", "email_click", "download"],
-                [70, 18, 8, 4],
-            )[0]
-            event = {
-                "id": f"e{person}-{n}",
-                "type": kind,
-                "occurred_at": moment.isoformat() + "Z",
-            }
-            if kind in ("page_view", "download"):
-                event.update(
-                    visitor=visitor,
-                    url="https://www.example.com" + rnd.choice(pages),
-                )
-            else:
-                event["email"] = email
-            events.append(event)
-    rnd.shuffle(events)
-    return events
-
-
-def batches_per_client(events):
-    """Batches dealt round-robin to the clients (a person's events land in
-    every client's batches); each client first sends a batch identifying the
-    same SHARED_NEW new addresses (from its own browsers)."""
-    batches = [events[i : i + BATCH] for i in range(0, len(events), BATCH)]
-    per_client = []
-    for client in range(CLIENTS):
-        shared = [
-            {
-                "id": f"shared-{client}-{i}",
-                "type": "identify",
-                "visitor": f"s{client}-{i}",
-                "email": f"shared{i}@bench.example.com",
-            }
-            for i in range(SHARED_NEW)
-        ]
-        per_client.append([shared, *batches[client::CLIENTS]])
-    return [[json.dumps({"events": batch}) for batch in own] for own in per_client]
-
-
-def post_all(port, bodies, errors, counts):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}"}
-    for body in bodies:
-        conn.request("POST", "/prm/api/v1/events", body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        if response.status != 200:
-            errors.append((response.status, data[:200]))
-            continue
-        counts.append(json.loads(data)["accepted"])
-    conn.close()
-
-
 def hammer(port, path, seconds, clients):
     """Requests/s of GET `path` with `clients` keep-alive connections."""
     done = [0] * clients
@@ -205,48 +132,6 @@ def hammer(port, path, seconds, clients):
     for thread in threads:
         thread.join()
     return sum(done) / (time.perf_counter() - start), sum(failures), sum(done)
-
-
-def wait_up(port, proc, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("Odoo exited early")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/web/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("Odoo did not start")
-
-
-def start_odoo(tool, cfg, db, port, cron_workers):
-    return subprocess.Popen(
-        tool.odoo_cmd(
-            cfg,
-            "-d",
-            db,
-            f"--db-filter=^{db}$",
-            f"--http-port={port}",
-            "--workers=2",
-            f"--max-cron-threads={cron_workers}",
-            "--limit-time-real=900",
-            "--limit-time-cpu=900",
-            # PRM_BENCH_ODOO_LOG=<file> keeps the server's log (info level)
-            f"--logfile={os.environ['PRM_BENCH_ODOO_LOG']}"
-            if os.environ.get("PRM_BENCH_ODOO_LOG")
-            else "--log-level=warn",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def stop_odoo(server):
-    server.terminate()
-    server.wait(timeout=60)
 
 
 def probe_delays(port, db, stop, delays, failures):
@@ -284,16 +169,6 @@ def probe_delays(port, db, stop, delays, failures):
     conn.close()
 
 
-def wait_for_queue(db, timeout=600):
-    """Seconds until the person queue is empty (the job has applied all)."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if int(psql(db, "SELECT count(*) FROM prm_person_queue")) == 0:
-            return time.perf_counter() - start
-        time.sleep(0.2)
-    return float("nan")
-
-
 SETUP_SCRIPT = (
     r"""
 import sys
@@ -320,22 +195,11 @@ def run(ctx):
     db = "prm_bench_ingest"
     fresh_db(cfg, db, "prm_funnel")  # with prm_tracking and prm_scoring
     install_bench_ruleset(db)
-    secret_hash = hashlib.sha256(SECRET.encode()).hexdigest()
-    psql(
-        db,
-        "INSERT INTO prm_tracking_site (name, active, company_id, public_key, "
-        "secret_key_hash, rate_limit, public_rate_limit, visitor_rate_limit, "
-        "ip_rate_limit, require_consent, rejected_count, pixel_dropped_count, "
-        "identity_verification) VALUES "
-        f"('bench', true, 1, '{PUBLIC}', '{secret_hash}', 0, 0, 0, 0, false, 0, "
-        "0, 'signature')",
-    )
-    # only PRM's jobs run (others, e.g. lead enrichment, call the internet)
-    psql(db, "UPDATE ir_cron SET active = false WHERE cron_name NOT LIKE 'PRM:%'")
+    install_site(db)
     if "SETUP OK" not in odoo_script(cfg, db, SETUP_SCRIPT).stdout:
         raise RuntimeError("creating the probe leads failed")
-    events = make_events()
-    bodies = batches_per_client(events)
+    events = make_events(PROSPECTS)
+    bodies = bodies_per_client(events, CLIENTS, shared=SHARED_NEW)
     sent = len(events) + CLIENTS * SHARED_NEW
     port = tool.free_port()
 

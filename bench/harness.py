@@ -47,8 +47,9 @@ def drop_db(cfg, db):
         dev_tool().drop_db(cfg, db)
 
 
-def odoo_script(cfg, db, script, env=None):
-    """Run a Python `script` with Odoo loaded on `db`; its CompletedProcess."""
+def odoo_script(cfg, db, script, env=None, input=None):  # noqa: A002
+    """Run a Python `script` with Odoo loaded on `db` (`input` on its standard
+    input); its CompletedProcess."""
     return subprocess.run(
         [
             cfg["python"],
@@ -64,6 +65,7 @@ def odoo_script(cfg, db, script, env=None):
         text=True,
         check=False,
         env=env,
+        input=input,
     )
 
 

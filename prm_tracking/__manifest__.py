@@ -3,7 +3,7 @@
 {
     "name": "PRM Tracking",
     "summary": "Engagement events of prospects on leads and partners",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",
@@ -35,6 +35,7 @@
         "web.assets_backend": ["prm_tracking/static/src/components/*"],
         "web.assets_tests": ["prm_tracking/static/tests/tours/**/*"],
     },
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -366,11 +366,12 @@ class CrmLead(models.Model):
              RETURNING l.id
             )
             INSERT INTO prm_score_entry (lead_id, ruleset_id, computed_at,
-                old_score, new_score, delta, reason, user_id)
+                old_score, new_score, delta, reason, user_id, company_id)
             SELECT v.id, %(ruleset)s, %(now)s, COALESCE(last.new_score, 0),
                    v.total, v.total - COALESCE(last.new_score, 0), %(reason)s,
-                   %(uid)s
-              FROM v LEFT JOIN last ON last.lead_id = v.id
+                   %(uid)s, l.company_id
+              FROM v JOIN crm_lead l ON l.id = v.id
+         LEFT JOIN last ON last.lead_id = v.id
              WHERE abs(v.total - COALESCE(last.new_score, 0)) >= 1
                     """,
                     ids=pg_array(ids.tolist()),

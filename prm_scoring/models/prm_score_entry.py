@@ -1,6 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 REASONS = [
     ("event", "New engagement"),
@@ -28,10 +28,18 @@ class PrmScoreEntry(models.Model):
 
     lead_id = fields.Many2one("crm.lead", required=True, ondelete="cascade", index=True)
     ruleset_id = fields.Many2one("prm.scoring.ruleset", ondelete="set null")
+    # stored, so the multi-company rule filters a column, not a subquery over
+    # every lead (minutes for the history list on a million leads)
     company_id = fields.Many2one(
-        related="lead_id.company_id", string="Company", compute_sudo=True
+        "res.company",
+        string="Company",
+        compute="_compute_company_id",
+        store=True,
+        precompute=True,
+        index="btree_not_null",
     )
-    computed_at = fields.Datetime(required=True)
+    # the history lists newest first: an index, not a sort of every entry
+    computed_at = fields.Datetime(required=True, index=True)
     old_score = fields.Float(digits=(5, 2))
     new_score = fields.Float(digits=(5, 2))
     delta = fields.Float(digits=(5, 2))
@@ -42,3 +50,8 @@ class PrmScoreEntry(models.Model):
         ondelete="set null",
         help="The user whose action (or the scheduled job) led to the change.",
     )
+
+    @api.depends("lead_id.company_id")
+    def _compute_company_id(self):
+        for entry in self:
+            entry.company_id = entry.lead_id.company_id

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
+
+from ..tools.indexes import email_index_name
 
 METRIC_FIELDS = [
     "prm_event_count",
@@ -63,6 +65,23 @@ class PrmPersonMixin(models.AbstractModel):
     prm_engaged_7d = fields.Boolean(
         compute="_compute_prm_engaged_7d", search="_search_prm_engaged_7d"
     )
+
+    def init(self):
+        res = super().init()
+        # Ingestion finds persons by normalized email (= ANY of a batch's
+        # addresses). Odoo indexes crm_lead.email_normalized with a trigram
+        # index only (res_partner's not at all), which PostgreSQL uses for
+        # equality too: 4.8 s for 300 addresses on 20,000 leads, growing with
+        # the table; a b-tree answers in milliseconds at any size.
+        if not self._abstract and "email_normalized" in self._fields:
+            sql.create_index(
+                self.env.cr,
+                email_index_name(self._table),
+                self._table,
+                ["email_normalized"],
+                where="email_normalized IS NOT NULL",
+            )
+        return res
 
     def _compute_prm_engaged_7d(self):
         since = fields.Datetime.now() - timedelta(days=7)
@@ -163,6 +182,7 @@ class PrmPersonMixin(models.AbstractModel):
         )
         self.invalidate_model(METRIC_FIELDS)
 
+    @api.readonly
     def action_prm_view_events(self):
         """Open the engagement timeline of these records."""
         action = self.env["ir.actions.act_window"]._for_xml_id(

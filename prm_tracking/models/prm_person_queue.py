@@ -44,6 +44,8 @@ class PrmPersonQueue(models.Model):
     event_id = fields.Many2one(
         "prm.event",
         ondelete="cascade",
+        # deleting events (purge, forget) looks their queue rows up
+        index="btree_not_null",
         readonly=True,
         help="An event whose email names a person still to resolve.",
     )

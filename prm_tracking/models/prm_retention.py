@@ -53,7 +53,11 @@ class PrmRetention(models.AbstractModel):
             SQL(
                 """
             DELETE FROM prm_event WHERE id IN (
-                SELECT id FROM prm_event WHERE occurred_at < %s ORDER BY id LIMIT %s)
+                -- the oldest first, along the occurred_at index: ordered by
+                -- id, PostgreSQL walked the primary key past the rows
+                -- earlier batches deleted (6 s a batch on 200,000 events)
+                SELECT id FROM prm_event WHERE occurred_at < %s
+              ORDER BY occurred_at LIMIT %s)
             RETURNING lead_id, partner_id
                 """,
                 cutoff,

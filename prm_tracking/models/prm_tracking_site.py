@@ -326,6 +326,7 @@ class PrmTrackingSite(models.Model):
             site.public_key = self._default_public_key()
         return True
 
+    @api.readonly
     def action_view_events(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

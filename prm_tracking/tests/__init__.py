@@ -9,3 +9,4 @@ from . import test_prm_pixel_hit
 from . import test_prm_ingest_hostile
 from . import test_prm_identity
 from . import test_prm_limits
+from . import test_prm_indexes

@@ -1,0 +1,731 @@
+"""Ten times the data: 1,000,000 leads and 10,000,000 events.
+
+Builds ``prm_bench_scale`` with prm_tracking, prm_scoring and prm_funnel: 4
+sales teams, 20 salespeople, ``PRM_BENCH_SCALE_LEADS`` leads (default
+1,000,000; a third of them leads, the rest opportunities, 10 % won and 20 %
+lost, created over two years), 3 stage stays each, a qualification decision
+for a third of them and ``PRM_BENCH_SCALE_EVENTS`` events (default 10,000,000,
+over the last 365 days, all through the bench tracking site), written with
+set-based SQL (the event table's indexes are dropped during the load and
+built again, as a restore does). Then, on that database:
+
+1. **Reports and analyses**, as the web client calls them: for every PRM
+   report menu, each view of the action (pivot: one ``read_group`` per row x
+   column prefix, with the view's measures; graph: ``web_read_group``; list:
+   ``web_search_read`` of 80 rows with the count), and every analysis (funnel
+   analysis, what-if, source quality, cost incidence), as a sales manager and
+   as a salesperson who sees their own leads only (record rules apply);
+   median of 3 runs (one run when it takes over 2 s).
+2. **Ingestion**: the same API load (4 clients, batches of 1,000) against
+   Odoo with 2 workers and a cron worker, alternately on this database and
+   on one holding a hundredth of it (10,000 leads, 100,000 events), two
+   rounds each: events/s on both.
+3. **Daily full rescore** (``_cron_prm_rescore_all`` a day later), in its own
+   process: time and peak memory (resident set size), against the memory of
+   the same process before it.
+4. **Retention purge** of the oldest month of events through the scheduled
+   job (``_cron_purge_expired``, one batch per call, committed): total time
+   and the longest batch (the longest any row lock is held), while another
+   connection keeps inserting events (its slowest insert). And whether
+   ``prm_event`` could be partitioned by month instead: what PostgreSQL
+   answers when asked.
+
+Targets (reported, not asserted): every report and analysis <= 1 s;
+ingestion on the big database not slower than on the small one; daily run
+streams (memory does not grow with the table); purge batches short.
+"""
+
+import json
+import os
+import statistics
+import threading
+import time
+
+import psycopg2
+from harness import (
+    dev_tool,
+    drop_db,
+    fresh_db,
+    install_bench_ruleset,
+    odoo_script,
+    psql,
+)
+from load import (
+    bodies_per_client,
+    install_site,
+    make_events,
+    post_all,
+    start_odoo,
+    stop_odoo,
+    wait_for_queue,
+    wait_up,
+)
+
+TITLE = "Ten times the data (1M leads, 10M events)"
+LEADS = int(os.environ.get("PRM_BENCH_SCALE_LEADS", "1000000"))
+EVENTS = int(os.environ.get("PRM_BENCH_SCALE_EVENTS", "10000000"))
+SMALL = 100  # the small database holds a hundredth of the big one
+INGEST_PROSPECTS = int(os.environ.get("PRM_BENCH_SCALE_PROSPECTS", "2000"))
+CLIENTS = 4
+DB = "prm_bench_scale"
+SMALL_DB = "prm_bench_scale_small"
+
+SETUP_SCRIPT = r"""
+import json, sys
+import odoo
+from odoo import api, Command, SUPERUSER_ID
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True,
+                                              "no_reset_password": True})
+    salesman = env.ref("sales_team.group_sale_salesman")
+    manager_groups = [env.ref("sales_team.group_sale_manager").id,
+                      env.ref("prm_funnel.group_prm_costs").id]
+    users = env["res.users"].create([
+        {"name": f"Salesperson {i}", "login": f"scale.sales{i}",
+         "password": "scale.sales", "groups_id": [Command.set([salesman.id])]}
+        for i in range(20)
+    ])
+    manager = env["res.users"].create({
+        "name": "Sales manager", "login": "scale.manager", "password": "scale.manager",
+        "groups_id": [Command.set(manager_groups)],
+    })
+    teams = env["crm.team"].search([], limit=1) | env["crm.team"].create([
+        {"name": f"Team {i}"} for i in range(1, 4)
+    ])
+    for i, user in enumerate(users):
+        env["crm.team.member"].create({"crm_team_id": teams[i % 4].id,
+                                       "user_id": user.id})
+    sources = env["utm.source"].create([{"name": f"Scale source {i}"}
+                                        for i in range(8)])
+    mediums = env["utm.medium"].create([{"name": f"Scale medium {i}"}
+                                        for i in range(4)])
+    rule = env["prm.qualification.rule"].create({
+        "name": "Scale: qualified", "state": "qualified", "min_score": 60,
+        "active": False,
+    })
+    stages = env["crm.stage"].search([("is_won", "=", False)], order="sequence, id")
+    won = env["crm.stage"].search([("is_won", "=", True)], limit=1)
+    print("SETUP", json.dumps({
+        "users": users.ids, "manager": manager.id, "teams": teams.ids,
+        "sources": sources.ids, "mediums": mediums.ids, "rule": rule.id,
+        "stages": stages.ids[:3], "won": won.id,
+        "site": env["prm.tracking.site"].search([("name", "=", "bench")]).id,
+    }))
+"""
+
+LEADS_SQL = """
+INSERT INTO crm_lead (name, type, active, email_from, email_normalized, company_id,
+    team_id, user_id, stage_id, expected_revenue, probability, source_id,
+    medium_id, create_date, write_date, create_uid, write_uid, prm_qualification,
+    date_closed, date_open)
+SELECT 'Scale lead ' || g, CASE WHEN g % 3 = 0 THEN 'lead' ELSE 'opportunity' END,
+       g % 10 NOT IN (1, 2), 's' || g || '@scale.example', 's' || g || '@scale.example',
+       1, (ARRAY{teams})[1 + (g / 7) % 20 % 4], (ARRAY{users})[1 + (g / 7) % 20],
+       CASE WHEN g % 10 = 0 THEN {won} ELSE (ARRAY{stages})[1 + g % 3] END,
+       1000 + (g % 50) * 100,
+       CASE g % 10 WHEN 0 THEN 100 WHEN 1 THEN 0 WHEN 2 THEN 0 ELSE 10 + g % 60 END,
+       (ARRAY{sources})[1 + g % 8], (ARRAY{mediums})[1 + g % 4],
+       cd, now(), 1, 1, 'new',
+       CASE WHEN g % 10 IN (0, 1, 2) THEN LEAST(cd + (g % 60) * interval '1 day', now())
+       END, cd
+  FROM (SELECT g, now() - ((g::bigint * 7919) % (730 * 86400)) * interval '1 second'
+                   AS cd
+          FROM generate_series(1, {leads}) AS g) x;
+"""
+
+HISTORY_SQL = """
+INSERT INTO prm_stage_history (lead_id, lead_ref, stage_id, previous_stage_id,
+    date_enter, date_exit, duration_days, exit_kind, expected_revenue,
+    stage_win_rate, value, value_delta, is_initial, origin, user_id, team_id,
+    source_id, medium_id, lead_create_date, company_id, create_uid, write_uid,
+    create_date, write_date)
+SELECT l.id, l.id, (ARRAY{stages})[1 + k], CASE WHEN k > 0 THEN (ARRAY{stages})[k] END,
+       l.create_date + k * interval '3 days',
+       CASE WHEN k < 2 OR l.date_closed IS NOT NULL
+            THEN l.create_date + (k + 1) * interval '3 days' END,
+       CASE WHEN k < 2 OR l.date_closed IS NOT NULL THEN 3 END,
+       CASE WHEN k < 2 THEN 'advanced'
+            WHEN l.probability = 100 THEN 'won'
+            WHEN NOT l.active THEN 'lost' ELSE 'open' END,
+       l.expected_revenue, 20 + 20 * k, l.expected_revenue * (0.2 + 0.2 * k),
+       l.expected_revenue * 0.2,
+       k = 0, 'backfill', l.user_id, l.team_id, l.source_id, l.medium_id,
+       l.create_date, 1, 1, 1, now(), now()
+  FROM crm_lead l CROSS JOIN generate_series(0, 2) AS k
+ WHERE l.name LIKE 'Scale lead %';
+INSERT INTO prm_qualification_entry (lead_id, rule_id, from_state, to_state, date,
+    user_id, score, company_id, create_uid, write_uid, create_date, write_date)
+SELECT id, {rule}, 'new', 'qualified', create_date + interval '2 days', 1, 70, 1,
+       1, 1, now(), now()
+  FROM crm_lead WHERE name LIKE 'Scale lead %' AND id % 3 = 0;
+"""
+
+EVENTS_SQL = """
+-- generated rows point at rows that exist: no foreign-key trigger per row
+SET session_replication_role = replica;
+INSERT INTO prm_event (event_type_id, channel, occurred_at, lead_id, site_id, origin,
+    external_id, url, is_bot, company_id, create_date, write_date, create_uid,
+    write_uid)
+SELECT t.ids[k], t.channels[k],
+       now() - ((g::bigint * 104729) % (365 * 86400)) * interval '1 second',
+       l.lo + (g::bigint * 7919) % {leads}, {site}, 'api', 'x' || g,
+       CASE WHEN g % 5 = 0 THEN 'https://www.example.com/pricing'
+            ELSE 'https://www.example.com/blog' END,
+       false, 1, now(), now(), 1, 1
+  FROM generate_series(1, {events}) AS g
+ CROSS JOIN (SELECT array_agg(id ORDER BY code) AS ids,
+                    array_agg(channel ORDER BY code) AS channels
+               FROM prm_event_type
+              WHERE code IN ('email_click', 'email_open', 'page_view')) t
+ CROSS JOIN (SELECT min(id) AS lo FROM crm_lead WHERE name LIKE 'Scale lead %') l
+ CROSS JOIN LATERAL (SELECT (ARRAY[3, 3, 3, 3, 3, 3, 3, 2, 2, 1])[1 + g % 10] AS k) c;
+"""
+
+METRICS_SQL = """
+UPDATE crm_lead l SET prm_event_count = m.n, prm_last_seen = m.last
+  FROM (SELECT lead_id, count(*) AS n, max(occurred_at) AS last
+          FROM prm_event WHERE lead_id IS NOT NULL GROUP BY lead_id) m
+ WHERE m.lead_id = l.id;
+"""
+
+FIRST_SCORING = r"""
+import sys, time
+import odoo
+from odoo import api, SUPERUSER_ID
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    start = time.perf_counter()
+    env["crm.lead"]._cron_prm_rescore_all()
+    cr.execute("UPDATE crm_lead SET prm_first_score = prm_score, "
+               "prm_first_fit_score = prm_fit_score")
+    cr.commit()
+    print("RESULT", time.perf_counter() - start)
+"""
+
+# the daily run in a process of its own: its peak resident memory against
+# the same process before it (Odoo and the registry loaded, caches warm)
+DAILY_SCRIPT = r"""
+import json, resource, sys, time
+from datetime import timedelta
+import odoo
+from odoo import api, fields, SUPERUSER_ID
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+
+def rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    Lead = env["crm.lead"]
+    Lead.search([], limit=1)._prm_rescore(now=fields.Datetime.now())  # warm
+    cr.rollback()
+    before = rss_mib()
+    start = time.perf_counter()
+    done = Lead._cron_prm_rescore_all(now=fields.Datetime.now() + timedelta(days=1))
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cr.rollback()
+print("RESULT", json.dumps({"seconds": seconds, "leads": done,
+                            "before": before, "peak": peak}))
+"""
+
+# the report menus (action xmlid) and the analyses, timed as the web client
+# calls them, as a sales manager and as a salesperson
+REPORTS_SCRIPT = r"""
+import json, statistics, sys, time
+import psycopg2
+from lxml import etree
+import odoo
+from odoo import api, SUPERUSER_ID
+from odoo.tools import config
+from odoo.tools.safe_eval import safe_eval
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+ACTIONS = [
+    "prm_funnel.prm_funnel_report_action", "prm_funnel.prm_value_report_action",
+    "prm_funnel.prm_source_report_action", "prm_funnel.prm_velocity_report_action",
+    "prm_funnel.prm_stage_history_action", "prm_funnel.prm_stage_win_rate_action",
+    "prm_scoring.prm_qualification_report_action",
+    "prm_scoring.prm_qualification_entry_action",
+    "prm_scoring.prm_score_entry_action", "prm_tracking.prm_event_action_report",
+]
+users = json.loads(sys.stdin.read())
+LIMIT = 60  # seconds a call may run before it is stopped
+
+def default_domain(model, action):
+    # the filters the action's context switches on (search_default_*)
+    context = safe_eval(action.context or "{}", {"uid": model.env.uid})
+    names = {k[len("search_default_"):] for k, v in context.items()
+             if k.startswith("search_default_") and v}
+    arch = model.get_views([(False, "search")])["views"]["search"]["arch"]
+    domain = []
+    for node in etree.fromstring(arch).iter("filter"):
+        if node.get("name") in names and node.get("domain"):
+            domain += safe_eval(node.get("domain"), {"uid": model.env.uid})
+    return domain
+
+def calls(model, action):
+    domain = default_domain(model, action)
+    out = []
+    for view_type in action.view_mode.split(","):
+        if view_type == "form":
+            continue
+        arch = model.get_views([(False, view_type)])["views"][view_type]["arch"]
+        nodes = list(etree.fromstring(arch).iter("field"))
+        if view_type in ("pivot", "graph"):
+            rows, cols, measures = [], [], []
+            for node in nodes:
+                name = node.get("name")
+                interval = node.get("interval")
+                spec = f"{name}:{interval}" if interval else name
+                if node.get("type") == "measure":
+                    agg = model._fields[name].aggregator or "sum"
+                    measures.append(f"{name}:{agg}")
+                elif node.get("type") == "col":
+                    cols.append(spec)
+                else:
+                    rows.append(spec)
+            if view_type == "pivot":
+                groupbys = [rows[:i] + cols[:j] for i in range(len(rows) + 1)
+                            for j in range(len(cols) + 1)]
+                fn = (lambda g=groupbys, m=measures: [
+                    model.read_group(domain, m, gb, lazy=False) for gb in g])
+            else:
+                fn = (lambda r=rows, m=measures:
+                      model.web_read_group(domain, m or ["__count"], r, lazy=False))
+        else:
+            spec = {}
+            for node in nodes:
+                field = model._fields.get(node.get("name"))
+                if field is None or node.get("column_invisible") == "1":
+                    continue
+                spec[field.name] = ({"fields": {"display_name": {}}}
+                                    if field.type == "many2one" else {})
+            fn = (lambda s=spec: model.web_search_read(domain, s, limit=80,
+                                                       count_limit=10001))
+        out.append((view_type, fn))
+    return out
+
+def timed(env, fn):
+    runs = []
+    for _i in range(3):
+        env.invalidate_all()
+        env.registry.clear_cache()
+        env.cr.execute("SET LOCAL statement_timeout = %s", [f"{LIMIT}s"])
+        start = time.perf_counter()
+        try:
+            fn()
+        except psycopg2.errors.QueryCanceled:
+            env.cr.rollback()
+            return None  # stopped after LIMIT seconds
+        runs.append(time.perf_counter() - start)
+        env.cr.rollback()
+        if runs[-1] > 2:  # far over the target: once is enough
+            break
+    return statistics.median(runs)
+
+out = {}
+with registry.cursor() as cr:
+    root = api.Environment(cr, SUPERUSER_ID, {})
+    cr.execute("SELECT count(*) FROM prm_event")
+    out["events"] = cr.fetchone()[0]
+    cr.execute("SELECT count(*) FROM crm_lead")
+    out["leads"] = cr.fetchone()[0]
+    for role, uid in users.items():
+        env = api.Environment(cr, uid, {"lang": "en_US", "tz": "UTC"})
+        out[role + " leads"] = env["crm.lead"].search_count([])
+        for xmlid in ACTIONS:
+            action = root.ref(xmlid)
+            model = env[action.res_model]
+            if not model.has_access("read"):
+                continue
+            for view_type, fn in calls(model, action):
+                out[f"{role}|{action.name}|{view_type}"] = timed(env, fn)
+        # the analyses, as their menus and buttons run them
+        def funnel():
+            action = env["prm.funnel.analysis"].action_open()
+            analysis = env["prm.funnel.analysis"].browse(action["res_id"])
+            analysis.read(["leads", "funnel_chart"])
+            return analysis
+        out[f"{role}|Funnel analysis (menu: last 12 months)|form"] = timed(env, funnel)
+        def what_if():
+            analysis = funnel()
+            action = analysis.action_what_if()
+            env["prm.funnel.whatif"].browse(action["res_id"]).read([])
+        out[f"{role}|What-if (funnel analysis, then what-if)|form"] = timed(
+            env, what_if)
+        def source_quality():
+            action = env["prm.source.quality"].action_open()
+            env["prm.source.quality"].browse(action["res_id"]).read([])
+        out[f"{role}|Source quality (menu: last 12 months)|form"] = timed(
+            env, source_quality)
+        if env["prm.cost.incidence"].has_access("create"):
+            out[f"{role}|Cost incidence (this year)|form"] = timed(
+                env, lambda: env["prm.cost.incidence"].create({}).read([]))
+print("RESULT", json.dumps(out))
+"""
+
+PURGE_SCRIPT = r"""
+import json, sys, time
+import odoo
+from odoo import api, SUPERUSER_ID
+from odoo.tools import config
+config.parse_config(sys.argv[1:])
+registry = odoo.modules.registry.Registry(config["db_name"])
+with registry.cursor() as cr:
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    Retention = env["prm.retention"]
+    cr.execute("SELECT count(*) FROM prm_event WHERE occurred_at < "
+               "(now() at time zone 'UTC') - %s * interval '1 day'",
+               [Retention._retention_days()])
+    expired = cr.fetchone()[0]
+    batches, start = [], time.perf_counter()
+    while True:
+        began = time.perf_counter()
+        Retention._cron_purge_expired()
+        cr.commit()
+        batches.append(time.perf_counter() - began)
+        cr.execute("SELECT EXISTS (SELECT 1 FROM prm_event WHERE occurred_at < "
+                   "(now() at time zone 'UTC') - %s * interval '1 day')",
+                   [Retention._retention_days()])
+        if not cr.fetchone()[0] or len(batches) > 10000:
+            break
+    total = time.perf_counter() - start
+print("RESULT", json.dumps({"expired": expired, "seconds": total,
+                            "batches": batches}))
+"""
+
+# what PostgreSQL answers when prm_event is rebuilt partitioned by month
+PARTITION_PROBE = """
+BEGIN;
+CREATE TABLE prm_event_partition_probe (LIKE prm_event INCLUDING ALL)
+    PARTITION BY RANGE (occurred_at);
+ROLLBACK;
+"""
+
+
+def _populate(cfg, db, leads, events):
+    """Users, teams and sources with the ORM; leads, stays, decisions and
+    events with SQL; metrics and the first scores of every lead. Returns
+    {step: seconds}."""
+    install_bench_ruleset(db)
+    install_site(db)
+    proc = odoo_script(cfg, db, SETUP_SCRIPT)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("SETUP")), None)
+    if not line:
+        raise RuntimeError("scale setup failed:\n" + proc.stderr[-3000:])
+    ids = json.loads(line.split(" ", 1)[1])
+    arrays = {
+        key: "[" + ",".join(map(str, ids[key])) + "]"
+        for key in ("users", "teams", "sources", "mediums", "stages")
+    }
+    steps = {}
+    start = time.perf_counter()
+    psql(db, LEADS_SQL.format(leads=leads, won=ids["won"], **arrays))
+    psql(db, HISTORY_SQL.format(stages=arrays["stages"], rule=ids["rule"]))
+    steps["leads, stays, decisions"] = time.perf_counter() - start
+    # the event table's secondary indexes, dropped during the load and built
+    # again afterwards (as pg_restore does)
+    indexes = psql(
+        db,
+        "SELECT string_agg(indexname || '|' || indexdef, E'\\n') FROM pg_indexes "
+        "WHERE tablename = 'prm_event' AND indexname <> 'prm_event_pkey'",
+    ).splitlines()
+    start = time.perf_counter()
+    psql(db, "".join(f"DROP INDEX {x.split('|')[0]};" for x in indexes))
+    psql(db, EVENTS_SQL.format(leads=leads, events=events, site=ids["site"]))
+    steps["events"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for x in indexes:
+        psql(db, x.split("|", 1)[1])
+    steps["event indexes"] = time.perf_counter() - start
+    start = time.perf_counter()
+    psql(db, METRICS_SQL)
+    psql(db, "VACUUM ANALYZE")
+    steps["metrics, vacuum"] = time.perf_counter() - start
+    proc = odoo_script(cfg, db, FIRST_SCORING)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), None)
+    if not line:
+        raise RuntimeError("first scoring failed:\n" + proc.stderr[-3000:])
+    steps["first scoring of every lead"] = float(line.split()[1])
+    psql(db, "VACUUM ANALYZE crm_lead")
+    return steps, ids
+
+
+def _result(proc, what):
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT")), None)
+    if not line:
+        raise RuntimeError(f"{what} failed:\n" + proc.stderr[-3000:])
+    return json.loads(line.split(" ", 1)[1])
+
+
+def _ingest_round(tool, cfg, db, tag):
+    """events/s of one API load (4 clients) on `db`; (rate, errors, sent)."""
+    events = make_events(INGEST_PROSPECTS, seed=42, tag=tag)  # same shape
+    bodies = bodies_per_client(events, CLIENTS)
+    port = tool.free_port()
+    server = start_odoo(tool, cfg, db, port, cron_workers=1)
+    try:
+        wait_up(port, server)
+        errors, counts = [], []
+        threads = [
+            threading.Thread(target=post_all, args=(port, bodies[i], errors, counts))
+            for i in range(CLIENTS)
+        ]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - start
+        wait_for_queue(db)
+    finally:
+        stop_odoo(server)
+    return len(events) / seconds, len(errors), sum(counts), len(events)
+
+
+def _purge(cfg, db):
+    """The purge of the oldest month, with an inserting connection beside it."""
+    # the retention period ends a month after the oldest event
+    days = int(
+        psql(
+            db,
+            "SELECT ceil(EXTRACT(EPOCH FROM (now() at time zone 'UTC') "
+            "- min(occurred_at)) / 86400) - 30 FROM prm_event",
+        )
+    )
+    psql(
+        db,
+        "INSERT INTO ir_config_parameter (key, value, create_date, write_date) "
+        f"VALUES ('prm_tracking.retention_days', '{days}', now(), now()) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    )
+    stop, inserts, waits = threading.Event(), [], [0.0]
+    # a lead whose oldest events the purge deletes, and an event type
+    lead, kind = psql(
+        db,
+        "SELECT lead_id, event_type_id FROM prm_event WHERE lead_id IS NOT NULL "
+        "ORDER BY occurred_at LIMIT 1",
+    ).split("|")
+
+    def writer():
+        # events arriving for that lead meanwhile, each in its transaction
+        conn = psycopg2.connect(dbname=db)
+        conn.autocommit = True
+        cur = conn.cursor()
+        n = 0
+        while not stop.is_set():
+            began = time.perf_counter()
+            cur.execute(
+                "INSERT INTO prm_event (event_type_id, occurred_at, lead_id, "
+                "origin, external_id, is_bot, company_id) "
+                "VALUES (%s, now(), %s, 'import', %s, false, 1)",
+                (kind, lead, f"purge-writer-{n}"),
+            )
+            inserts.append(time.perf_counter() - began)
+            n += 1
+            time.sleep(0.01)
+        conn.close()
+
+    def lock_watch():
+        # the longest any session of the database waits for a lock
+        conn = psycopg2.connect(dbname=db)
+        conn.autocommit = True
+        cur = conn.cursor()
+        while not stop.is_set():
+            cur.execute(
+                "SELECT COALESCE(max(EXTRACT(EPOCH FROM now() - state_change)), 0) "
+                "FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            waits.append(float(cur.fetchone()[0]))
+            time.sleep(0.05)
+        conn.close()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=lock_watch)]
+    for thread in threads:
+        thread.start()
+    try:
+        result = _result(odoo_script(cfg, db, PURGE_SCRIPT), "purge")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    result["inserts"] = len(inserts)
+    result["slowest_insert"] = max(inserts) if inserts else float("nan")
+    result["lock_wait"] = max(waits)
+    result["days"] = days
+    return result
+
+
+def _partition_answer(db):
+    """What PostgreSQL says to prm_event partitioned by month, and the
+    foreign keys that point at it."""
+    try:
+        psql(db, PARTITION_PROBE)
+        answer = "accepted"
+    except Exception as error:  # psql's message is the finding
+        answer = (getattr(error, "stderr", "") or str(error)).strip().splitlines()[0]
+    referencing = psql(
+        db,
+        "SELECT string_agg(conrelid::regclass || '.' || conname, ', ') "
+        "FROM pg_constraint WHERE confrelid = 'prm_event'::regclass",
+    )
+    return answer, referencing or "none"
+
+
+def run(ctx):
+    tool = dev_tool()
+    cfg = ctx["env"]
+    # PRM_BENCH_SCALE_REUSE (with PRM_BENCH_KEEP): measure again on the big
+    # database a previous run kept, if it was built to the end
+    reuse = (
+        os.environ.get("PRM_BENCH_SCALE_REUSE")
+        and tool.db_exists(DB)
+        and psql(DB, "SELECT count(*) FROM res_users WHERE login = 'scale.sales0'")
+        == "1"
+    )
+    steps = {}
+    try:
+        if not reuse:
+            fresh_db(cfg, DB, "prm_funnel")  # with prm_tracking and prm_scoring
+            steps, _ids = _populate(cfg, DB, LEADS, EVENTS)
+        fresh_db(cfg, SMALL_DB, "prm_funnel")
+        _populate(cfg, SMALL_DB, LEADS // SMALL, EVENTS // SMALL)
+        users = {
+            role: int(psql(DB, f"SELECT id FROM res_users WHERE login = '{login}'"))
+            for role, login in (
+                ("manager", "scale.manager"),
+                ("salesperson", "scale.sales0"),
+            )
+        }
+        sizes = psql(
+            DB,
+            "SELECT pg_size_pretty(pg_total_relation_size('prm_event')) || ' | ' || "
+            "pg_size_pretty(pg_total_relation_size('crm_lead')) || ' | ' || "
+            "pg_size_pretty(pg_database_size(current_database()))",
+        )
+        # 1. reports and analyses
+        proc = odoo_script(cfg, DB, REPORTS_SCRIPT, input=json.dumps(users))
+        reports = _result(proc, "reports")
+        # 2. ingestion, alternately on the small and the big database (ids and
+        # emails of this run's own)
+        run_tag = str(int(time.time()))
+        rounds = []
+        for n in range(2):
+            for label, db in (("small", SMALL_DB), ("big", DB)):
+                tag = f"{label}{n}-{run_tag}-"
+                rounds.append((label, *_ingest_round(tool, cfg, db, tag)))
+        # 3. the daily full rescore
+        daily = _result(odoo_script(cfg, DB, DAILY_SCRIPT), "daily rescore")
+        # 4. purge of a month, and partitioning
+        partition, referencing = _partition_answer(DB)
+        purge = _purge(cfg, DB)
+    finally:
+        drop_db(cfg, SMALL_DB)
+        drop_db(cfg, DB)
+    return _report(steps, sizes, reports, rounds, daily, purge, partition, referencing)
+
+
+def _report(steps, sizes, reports, rounds, daily, purge, partition, referencing):
+    lines = [
+        f"Database: {reports['leads']:,} leads, {reports['events']:,} events "
+        f"(event table | lead table | database: {sizes}). A salesperson reads "
+        f"{reports['salesperson leads']:,} of the leads (their own and unassigned "
+        "ones), the manager all. One run of `./scripts/bench scale` on this "
+        "machine.",
+        "",
+    ]
+    if steps:
+        lines.append(
+            "Building it: "
+            + "; ".join(f"{name} {seconds:.0f} s" for name, seconds in steps.items())
+            + "."
+        )
+        lines.append("")
+    lines += [
+        "**Reports and analyses** (seconds, median of 3 runs or one run over 2 s; "
+        "target <= 1 s):",
+        "",
+        "| report | view | manager | salesperson |",
+        "|---|---|---|---|",
+    ]
+    keys = sorted(
+        {tuple(k.split("|")[1:]) for k in reports if k.count("|") == 2},
+        key=lambda k: (k[0], k[1]),
+    )
+    slow = 0
+    for name, view in keys:
+        cells = []
+        for role in ("manager", "salesperson"):
+            key = f"{role}|{name}|{view}"
+            value = reports.get(key)
+            if key not in reports:
+                cells.append("no access")
+                continue
+            if value is None:
+                slow += 1
+                cells.append("**> 60** (stopped)")
+                continue
+            slow += value > 1
+            cells.append(f"**{value:.2f}**" if value > 1 else f"{value:.2f}")
+        lines.append(f"| {name} | {view} | {cells[0]} | {cells[1]} |")
+    lines += ["", f"Calls over 1 s: {slow}.", ""]
+    small = [r for r in rounds if r[0] == "small"]
+    big = [r for r in rounds if r[0] == "big"]
+    lines += [
+        "**Ingestion** (`POST /prm/api/v1/events`, 4 clients, batches of 1,000, "
+        "Odoo 2 workers + 1 cron worker; alternate rounds):",
+        "",
+        "| database | events/s per round | HTTP errors | accepted / sent |",
+        "|---|---|---|---|",
+    ]
+    for label, group in (
+        (f"{EVENTS // SMALL:,} events", small),
+        (f"{reports['events']:,} events", big),
+    ):
+        lines.append(
+            f"| {label} | "
+            + ", ".join(f"{r[1]:,.0f}" for r in group)
+            + f" | {sum(r[2] for r in group)} | "
+            f"{sum(r[3] for r in group):,} / {sum(r[4] for r in group):,} |"
+        )
+    ratio = sum(r[1] for r in big) / max(sum(r[1] for r in small), 1)
+    lines += [
+        "",
+        f"Big / small: **{ratio:.2f}x**.",
+        "",
+        f"**Daily full rescore** (`_cron_prm_rescore_all` a day later, called "
+        f"directly: {daily['leads']:,} leads in batches of 50,000, one "
+        f"transaction): **{daily['seconds']:.1f} s**; process memory "
+        f"{daily['before']:.0f} MiB before, peak **{daily['peak']:.0f} MiB**.",
+        "",
+    ]
+    batches = purge["batches"]
+    lines += [
+        f"**Retention purge of the oldest month** (retention {purge['days']} days; "
+        f"{purge['expired']:,} events): {purge['seconds']:.1f} s in "
+        f"{len(batches)} batches of 10,000 (job calls, each committed: a row "
+        f"lock lasts at most one batch); batch median "
+        f"{statistics.median(batches):.2f} s, longest **{max(batches):.2f} s**. "
+        f"Meanwhile a connection inserted events for a lead whose events were "
+        f"being purged: {purge['inserts']:,} inserts, slowest "
+        f"{purge['slowest_insert'] * 1000:.0f} ms; longest lock wait of any "
+        f"session, sampled every 50 ms: {purge['lock_wait'] * 1000:.0f} ms.",
+        "",
+        f'Partitioning `prm_event` by month: PostgreSQL answers "{partition}"; '
+        f"foreign keys pointing at `prm_event`: {referencing}.",
+        "",
+    ]
+    return "\n".join(lines)
