@@ -474,6 +474,13 @@ def _ingest_round(tool, cfg, db, tag):
     """events/s of one API load (4 clients) on `db`; (rate, errors, sent)."""
     events = make_events(INGEST_PROSPECTS, seed=42, tag=tag)  # same shape
     bodies = bodies_per_client(events, CLIENTS)
+    # only the ingestion's own jobs run (the daily ones would compete)
+    psql(
+        db,
+        "UPDATE ir_cron SET active = (cron_name IN ("
+        "'PRM: apply ingested events to persons (metrics, scores)', "
+        "'PRM: store queued pixel hits as events'))",
+    )
     port = tool.free_port()
     server = start_odoo(tool, cfg, db, port, cron_workers=1)
     try:

@@ -158,8 +158,14 @@ def start_odoo(tool, cfg, db, port, cron_workers, workers=2, extra=(), logfile=N
 
 
 def stop_odoo(server):
+    """Stop the server (gracefully, then for good after a minute: a cron
+    worker finishes its job batch first)."""
     server.terminate()
-    server.wait(timeout=60)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=60)
 
 
 def wait_for_queue(db, timeout=600):

@@ -218,6 +218,11 @@ class TestPrmScoringRule(PrmIngestCommon):
             self.assertEqual(entry.old_score, previous.new_score)
         self.assertAlmostEqual(sum(entries.mapped("delta")), entries[-1].new_score)
         self.assertLess(abs(entries[-1].new_score - self.be_lead.prm_score), 1)
+        # written by SQL, each entry carries its lead's company (the column
+        # the multi-company rule filters on)
+        self.env.invalidate_all()
+        self.assertEqual(entries.company_id, self.be_lead.company_id)
+        self.assertTrue(entries.company_id)
         # the ledger is append-only for users
         with self.assertRaises(AccessError):
             entries[0].with_user(self.sales_manager).write({"delta": 0})
