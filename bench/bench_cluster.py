@@ -322,10 +322,15 @@ def _statements(log, since):
     ]
 
 
+# a statement reading a PRM table or report (not merely a PRM column of an
+# Odoo table, e.g. the signed-in user's partner)
+PRM_TABLE = re.compile(r'(?:FROM|JOIN)\s+"?prm_|AS "prm_|prm_velocity_rows\(')
+
+
 def _from_node_a(statements):
-    """Node A's statements touching a PRM table (node A serves only the
-    manager reading reports in that phase)."""
-    return [s for s in statements if f"] {NODE_A} " in s and "prm_" in s]
+    """Node A's statements on a PRM table or report (in that phase node A
+    has no cron worker and serves only the manager reading reports)."""
+    return [s for s in statements if f"] {NODE_A} " in s and PRM_TABLE.search(s)]
 
 
 def _lag_sampler(primary, stop, samples):
@@ -356,12 +361,15 @@ def run(ctx):
     base = ["--db_host=127.0.0.1", f"--db_port={primary.port}", "--log-level=info"]
     servers = {}
 
-    def start(nodes, extra=()):
+    def start(nodes, extra=(), reports_node=False):
         for node in nodes:
             if node == "A":  # node A's connections carry a name of their own
                 os.environ["ODOO_PGAPPNAME"] = NODE_A
+            # with reports_node, node A only serves users (no cron worker):
+            # every statement of its own is then a user's request
+            cron = 0 if reports_node and node == "A" else 1
             servers[node] = start_odoo(
-                tool, cfg, DB, ports[node], cron_workers=1,
+                tool, cfg, DB, ports[node], cron_workers=cron,
                 extra=[*base, *extra], logfile=str(logs[node]),
             )  # fmt: skip
             os.environ.pop("ODOO_PGAPPNAME", None)
@@ -403,7 +411,7 @@ def run(ctx):
             "--db_replica_host=127.0.0.1",
             f"--db_replica_port={replica.port}",
         ]
-        start(["A", "B"], replica_args)
+        start(["A", "B"], replica_args, reports_node=True)
         marks = (primary.log.stat().st_size, replica.log.stat().st_size)
         idle = _reports(ports["A"])
         busy, load, lags, sampling = {}, {}, [], threading.Event()
@@ -429,7 +437,12 @@ def run(ctx):
             len(on_primary),
             len(_from_node_a(on_replica)),
             len(on_replica),
-        )
+            # what node A still sent to the primary, if anything
+            sorted({
+                " ".join(s.split("statement:", 1)[1].split())[:160]
+                for s in _from_node_a(on_primary)
+            }),
+        )  # fmt: skip
     finally:
         stop()
         replica.stop()
@@ -481,8 +494,9 @@ def _report(phases, runs, idle, busy, load, overlapped, proof, lags):
         f"{per_node['B']}; jobs that ran on both nodes: {', '.join(jobs) or 'none'}. "
         f"Runs of one job overlapping on the two nodes: {verdict}.",
         "",
-        "Every PRM report opened through node A with `db_replica_host`/"
-        "`db_replica_port` as the sales manager (the pivot's `read_group` calls "
+        "Both nodes restarted with `db_replica_host`/`db_replica_port`, node A "
+        "without a cron worker. Every PRM report opened through node A "
+        "as the sales manager (the pivot's `read_group` calls "
         "and the list's `web_search_read` over JSON-RPC, as the web client sends "
         "them; median seconds per report):",
         "",
@@ -505,12 +519,15 @@ def _report(phases, runs, idle, busy, load, overlapped, proof, lags):
         "",
         "Statements logged meanwhile (`log_statement = all` on both servers; node "
         f"A's connections named `{NODE_A}`): on the primary {proof[1]:,}, "
-        f"**{proof[0]}** of them from node A on a PRM table; on the replica "
-        f"{proof[3]:,}, **{proof[2]}** from node A on a PRM table. Replica lag "
+        f"**{proof[0]}** of them from node A on a PRM table or report; on the "
+        f"replica {proof[3]:,}, **{proof[2]}** from node A on a PRM table or "
+        "report. Replica lag "
         f"while ingesting, sampled every 0.5 s on the primary: at most "
         f"{max(s for s, _b in lags) if lags else float('nan'):.2f} s and "
         f"{max(b for _s, b in lags) if lags else 0:,} bytes of WAL "
         f"({len(lags)} samples).",
+        "",
+        *[f"- node A on the primary: `{text}`" for text in proof[4]],
         "",
     ]
     return "\n".join(lines)

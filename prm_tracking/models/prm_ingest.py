@@ -331,13 +331,17 @@ class PrmIngest(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            SELECT email FROM mail_blacklist WHERE active AND email = ANY(%(emails)s)
+            WITH e(email) AS (SELECT unnest(%(emails)s::varchar[]))
+            SELECT b.email FROM e JOIN mail_blacklist b ON b.email = e.email
+             WHERE b.active
              UNION
-            SELECT email_normalized FROM res_partner
-             WHERE prm_do_not_track AND email_normalized = ANY(%(emails)s)
+            SELECT p.email_normalized FROM e
+              JOIN res_partner p ON p.email_normalized = e.email
+             WHERE p.prm_do_not_track
              UNION
-            SELECT email_normalized FROM crm_lead
-             WHERE prm_do_not_track AND email_normalized = ANY(%(emails)s)
+            SELECT l.email_normalized FROM e
+              JOIN crm_lead l ON l.email_normalized = e.email
+             WHERE l.prm_do_not_track
                 """,
                 emails=emails,
             )
@@ -512,6 +516,10 @@ class PrmIngest(models.AbstractModel):
     def _find_persons(self, emails, company):
         """{email: [partner_id, lead_id]} of the known persons with these
         normalized emails in ``company`` (or shared)."""
+        # the batch's emails are joined (not ``= ANY``): with ``= ANY``,
+        # PostgreSQL chose Odoo's trigram index on crm_lead.email_normalized
+        # on tables of some 20,000 leads (2.9 s for 1,000 emails, against
+        # 2 ms through prm_tracking's b-tree or 0.1 s by a hash join)
         emails = sorted(e for e in emails if e)
         persons = {email: [None, None] for email in emails}
         if not emails:
@@ -519,11 +527,11 @@ class PrmIngest(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            SELECT DISTINCT ON (email_normalized) email_normalized, id
-              FROM res_partner
-             WHERE email_normalized = ANY(%(emails)s) AND active
-               AND (company_id IS NULL OR company_id = %(company)s)
-          ORDER BY email_normalized, id
+            SELECT DISTINCT ON (p.email_normalized) p.email_normalized, p.id
+              FROM unnest(%(emails)s::varchar[]) AS e(email)
+              JOIN res_partner p ON p.email_normalized = e.email
+             WHERE p.active AND (p.company_id IS NULL OR p.company_id = %(company)s)
+          ORDER BY p.email_normalized, p.id
                 """,
                 emails=emails,
                 company=company.id,
@@ -534,11 +542,12 @@ class PrmIngest(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            SELECT DISTINCT ON (email_normalized) email_normalized, id, partner_id
-              FROM crm_lead
-             WHERE email_normalized = ANY(%(emails)s) AND active
-               AND (company_id IS NULL OR company_id = %(company)s)
-          ORDER BY email_normalized, id DESC
+            SELECT DISTINCT ON (l.email_normalized) l.email_normalized, l.id,
+                   l.partner_id
+              FROM unnest(%(emails)s::varchar[]) AS e(email)
+              JOIN crm_lead l ON l.email_normalized = e.email
+             WHERE l.active AND (l.company_id IS NULL OR l.company_id = %(company)s)
+          ORDER BY l.email_normalized, l.id DESC
                 """,
                 emails=emails,
                 company=company.id,
