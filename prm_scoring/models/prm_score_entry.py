@@ -32,7 +32,6 @@ class PrmScoreEntry(models.Model):
     # every lead (minutes for the history list on a million leads)
     company_id = fields.Many2one(
         "res.company",
-        string="Company",
         compute="_compute_company_id",
         store=True,
         precompute=True,

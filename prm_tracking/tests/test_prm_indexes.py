@@ -24,11 +24,13 @@ class TestPrmIndexes(TransactionCase):
         emails = [f"person{i}@example.com" for i in range(300)]
         for table in ("crm_lead", "res_partner"):
             with self.subTest(table=table):
+                # the shape of the ingestion's lookups (_find_persons)
                 plan = self._plan(
                     SQL(
-                        "SELECT id FROM %s WHERE email_normalized = ANY(%s)",
-                        SQL.identifier(table),
+                        "SELECT p.id FROM unnest(%s::varchar[]) AS e(email) "
+                        "JOIN %s p ON p.email_normalized = e.email",
                         emails,
+                        SQL.identifier(table),
                     )
                 )
                 self.assertIn(f"{table}_prm_email_normalized_btree", plan)
