@@ -44,9 +44,10 @@ from harness import dev_tool, drop_db, fresh_db
 from load import (
     bodies_per_client,
     make_events,
-    post_all,
+    post_concurrently,
     start_odoo,
     stop_odoo,
+    wait_for_queue,
     wait_up,
 )
 
@@ -168,31 +169,9 @@ def _load(ports, tag):
     the same new addresses; (events/s, errors, sent events, seconds)."""
     events = make_events(PROSPECTS, seed=len(tag) + 7, tag=tag)
     bodies = bodies_per_client(events, CLIENTS, shared=SHARED_NEW, tag=tag)
-    errors, counts = [], []
-    threads = [
-        threading.Thread(
-            target=post_all,
-            args=(ports[i % len(ports)], bodies[i], errors, counts),
-        )
-        for i in range(CLIENTS)
-    ]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - start
+    seconds, errors, _counts = post_concurrently(ports, bodies)
     sent = len(events) + CLIENTS * SHARED_NEW
     return sent / seconds, errors, sent, seconds
-
-
-def _wait_queue(primary, timeout=900):
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        if primary.psql("SELECT count(*) FROM prm_person_queue", DB) == "0":
-            return time.perf_counter() - start
-        time.sleep(0.3)
-    return float("nan")
 
 
 def _checks(primary, tag):
@@ -391,7 +370,9 @@ def run(ctx):
             start(nodes)
             tag = "one-" if len(nodes) == 1 else "two-"
             rate, errors, sent, seconds = _load([ports[n] for n in nodes], tag)
-            drained = _wait_queue(primary)
+            drained = wait_for_queue(
+                DB, timeout=900, run_sql=lambda db, sql: primary.psql(sql, db)
+            )
             stop()
             phases[label] = (
                 rate,

@@ -54,7 +54,7 @@ from load import (
     bodies_per_client,
     install_site,
     make_events,
-    post_all,
+    post_concurrently,
     start_odoo,
     stop_odoo,
     wait_for_queue,
@@ -485,17 +485,7 @@ def _ingest_round(tool, cfg, db, tag):
     server = start_odoo(tool, cfg, db, port, cron_workers=1)
     try:
         wait_up(port, server)
-        errors, counts = [], []
-        threads = [
-            threading.Thread(target=post_all, args=(port, bodies[i], errors, counts))
-            for i in range(CLIENTS)
-        ]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - start
+        seconds, errors, counts = post_concurrently([port], bodies)
         wait_for_queue(db)
     finally:
         stop_odoo(server)

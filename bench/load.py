@@ -7,6 +7,7 @@ import json
 import os
 import random
 import subprocess
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -118,6 +119,24 @@ def post_all(port, bodies, errors, counts):
     conn.close()
 
 
+def post_concurrently(ports, bodies):
+    """Each client's `bodies` POSTed from a thread of its own, client i to
+    ``ports[i % len(ports)]``; (seconds, HTTP errors, accepted counts)."""
+    errors, counts = [], []
+    threads = [
+        threading.Thread(
+            target=post_all, args=(ports[i % len(ports)], own, errors, counts)
+        )
+        for i, own in enumerate(bodies)
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - start, errors, counts
+
+
 def wait_up(port, proc, timeout=120):
     """Wait until the Odoo server `proc` answers /web/health on `port`."""
     deadline = time.time() + timeout
@@ -168,11 +187,12 @@ def stop_odoo(server):
         server.wait(timeout=60)
 
 
-def wait_for_queue(db, timeout=600):
-    """Seconds until the person queue is empty (the job has applied all)."""
+def wait_for_queue(db, timeout=600, run_sql=psql):
+    """Seconds until the person queue is empty (the job has applied all);
+    `run_sql(db, sql)` reaches the server (the machine's own by default)."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        if int(psql(db, "SELECT count(*) FROM prm_person_queue")) == 0:
+        if int(run_sql(db, "SELECT count(*) FROM prm_person_queue")) == 0:
             return time.perf_counter() - start
         time.sleep(0.2)
     return float("nan")
