@@ -17,10 +17,12 @@ def post_init_hook(env):
         if env["ir.module.module"].search([("name", "=", "prm_funnel")]).demo:
             History._prm_demo_history()
             env["prm.acquisition.cost"]._prm_demo_costs()
+        env["prm.velocity.report"]._prm_refresh()
     else:
         env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()
 
 
 def uninstall_hook(env):
-    """Drop the SQL function behind the velocity report."""
+    """Drop the velocity report's snapshot and the SQL function behind it."""
+    env.cr.execute("DROP MATERIALIZED VIEW IF EXISTS prm_velocity_snapshot")
     env.cr.execute("DROP FUNCTION IF EXISTS prm_velocity_rows(int)")

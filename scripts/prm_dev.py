@@ -550,6 +550,14 @@ DEMO_CHECKS = (
         "leads with a conversion probability",
     ),
     ("SELECT count(*) >= 1000 FROM prm_stage_history", "a stage history"),
+    (
+        "SELECT count(DISTINCT month) >= 6 FROM prm_velocity_snapshot WHERE won > 0",
+        "pipeline velocity figures",
+    ),
+    (
+        "SELECT count(*) >= 100 FROM crm_lead WHERE prm_first_site_id IS NOT NULL",
+        "first touches (site of the first event)",
+    ),
     ("SELECT count(*) >= 12 FROM prm_acquisition_cost", "acquisition costs"),
 )
 

@@ -50,6 +50,60 @@ def _ratio(num, den):
     return num / den if den else None
 
 
+KINDS = ("advanced", "regressed", "won", "lost", "merged", "open")
+
+
+def stage_counts(stays, stages, won_stages):
+    """What :func:`stage_table` is computed from, counted over ``stays``
+    (the SQL of the funnel analysis counts the same on the database).
+
+    :return: ``(per_stage, furthest)``: ``per_stage`` maps each stage of
+        ``stages`` a lead was in to a dict of ``entered`` (stays), ``leads``
+        (distinct), one count per exit kind (unknown kinds count as open),
+        ``median_days`` and ``mean_days`` (ended stays, None without any);
+        ``furthest`` maps ``(rank, won)`` to the number of leads whose
+        furthest stage has that rank in ``stages`` (``len(stages)`` for a
+        won stage) and that were won (or not)
+
+    >>> per_stage, furthest = stage_counts(
+    ...     [Stay(1, 10, "advanced", 2.0), Stay(1, 99, "open")], [10, 20], {99})
+    >>> per_stage[10]["advanced"], per_stage[10]["median_days"], furthest
+    (1, 2.0, {(2, True): 1})
+    """
+    order = {stage: i for i, stage in enumerate(stages)}
+    top = len(stages)  # the rank of a won stage
+    per_stage = {}
+    durations = {}
+    seen = {}
+    rank_of = {}  # lead -> furthest rank reached
+    won_leads = set()
+    for stay in stays:
+        rank = top if stay.stage in won_stages else order.get(stay.stage)
+        if rank is None:
+            continue  # a stage outside this pipeline
+        rank_of[stay.lead] = max(rank_of.get(stay.lead, -1), rank)
+        if rank == top:
+            won_leads.add(stay.lead)
+            continue
+        row = per_stage.setdefault(stay.stage, dict.fromkeys(("entered", *KINDS), 0))
+        row["entered"] += 1
+        seen.setdefault(stay.stage, set()).add(stay.lead)
+        kind = stay.exit_kind if stay.exit_kind in KINDS else "open"
+        row[kind] += 1
+        if stay.duration_days is not None and kind != "open":
+            durations.setdefault(stay.stage, []).append(stay.duration_days)
+    for stage, row in per_stage.items():
+        row["leads"] = len(seen[stage])
+        days = durations.get(stage)
+        row["median_days"] = statistics.median(days) if days else None
+        row["mean_days"] = statistics.fmean(days) if days else None
+    furthest = {}
+    for lead, rank in rank_of.items():
+        key = (rank, lead in won_leads)
+        furthest[key] = furthest.get(key, 0) + 1
+    return per_stage, furthest
+
+
 def stage_table(stays, stages, won_stages):
     """Per open stage (in pipeline order), the funnel figures of ``stays``.
 
@@ -59,53 +113,49 @@ def stage_table(stays, stages, won_stages):
     :return: ``(rows, summary)``; the summary holds ``first`` (leads that
         reached the first stage), ``won`` (leads won) and ``end_to_end``
     """
-    order = {stage: i for i, stage in enumerate(stages)}
-    top = len(stages)  # the rank of a won stage
-    rows = {stage: StageRow(stage) for stage in stages}
-    furthest = {}  # lead -> furthest rank reached
-    won_leads = set()
-    seen = {stage: set() for stage in stages}
-    for stay in stays:
-        rank = top if stay.stage in won_stages else order.get(stay.stage)
-        if rank is None:
-            continue  # a stage outside this pipeline
-        furthest[stay.lead] = max(furthest.get(stay.lead, -1), rank)
-        if rank == top:
-            won_leads.add(stay.lead)
-            continue
-        row = rows[stay.stage]
-        row.entered += 1
-        seen[stay.stage].add(stay.lead)
-        kind = stay.exit_kind if stay.exit_kind in (
-            "advanced", "regressed", "won", "lost", "merged", "open"
-        ) else "open"  # fmt: skip
-        setattr(row, kind, getattr(row, kind) + 1)
-        if stay.duration_days is not None and kind != "open":
-            row.durations.append(stay.duration_days)
-    reached = [0] * (top + 1)
-    for rank in furthest.values():
-        for k in range(rank + 1):
-            reached[k] += 1
+    return stage_table_of_counts(stages, *stage_counts(stays, stages, won_stages))
+
+
+def stage_table_of_counts(stages, per_stage, furthest, ranks=None, top=None):
+    """:func:`stage_table` from the counts of :func:`stage_counts`.
+
+    ``furthest`` may rank the leads' stages in a longer pipeline of which
+    ``stages`` keeps some, in the same order (the stages a cohort was in):
+    ``ranks`` then maps each stage of ``stages`` to its rank there and
+    ``top`` is that pipeline's won rank.
+    """
+    if ranks is None:
+        ranks = {stage: i for i, stage in enumerate(stages)}
+        top = len(stages)
+    rows = []
     for stage in stages:
-        k = order[stage]
-        row = rows[stage]
-        row.leads = len(seen[stage])
-        row.reached = reached[k]
-        row.conversion_next = _ratio(reached[k + 1], reached[k])
-        won_here = sum(
-            1 for lead, rank in furthest.items() if rank >= k and lead in won_leads
+        counts = per_stage.get(stage, {})
+        row = StageRow(stage, **{
+            key: counts.get(key, 0) for key in ("entered", "leads", *KINDS)
+        })  # fmt: skip
+        row.median_days = counts.get("median_days")
+        row.mean_days = counts.get("mean_days")
+        rows.append(row)
+
+    def reached(rank, won_only=False):
+        return sum(
+            n for (r, won), n in furthest.items() if r >= rank and (won or not won_only)
         )
-        row.conversion_won = _ratio(won_here, reached[k])
+
+    ladder = [ranks[stage] for stage in stages] + [top]
+    for k, row in enumerate(rows):
+        row.reached = reached(ladder[k])
+        row.conversion_next = _ratio(reached(ladder[k + 1]), row.reached)
+        row.conversion_won = _ratio(reached(ladder[k], won_only=True), row.reached)
         row.drop_off = None if row.conversion_next is None else 1 - row.conversion_next
-        if row.durations:
-            row.median_days = statistics.median(row.durations)
-            row.mean_days = statistics.fmean(row.durations)
+    first = rows[0].reached if rows else 0
+    won = sum(n for (_rank, is_won), n in furthest.items() if is_won)
     summary = {
-        "first": reached[0] if stages else 0,
-        "won": len(won_leads),
-        "end_to_end": _ratio(len(won_leads), reached[0]) if stages else None,
+        "first": first,
+        "won": won,
+        "end_to_end": _ratio(won, first) if stages else None,
     }
-    return [rows[stage] for stage in stages], summary
+    return rows, summary
 
 
 def stage_win_rate(won, closed, prior, smoothing=SMOOTHING):

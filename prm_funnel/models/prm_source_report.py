@@ -29,10 +29,11 @@ class PrmSourceReport(models.Model):
         "prm.tracking.site",
         string="Tracking Site",
         readonly=True,
-        help="Site of the lead's first engagement event.",
+        help="Site of the lead's first engagement event (bots not counted).",
     )
     referrer_domain = fields.Char(
-        readonly=True, help="Referrer of the lead's first engagement event."
+        readonly=True,
+        help="Referrer of the lead's first engagement event (bots not counted).",
     )
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one(related="company_id.currency_id", readonly=True)
@@ -86,10 +87,9 @@ class PrmSourceReport(models.Model):
         return SQL(
             """
             SELECT l.id, l.id AS lead_id, l.create_date, l.user_id, l.team_id,
-                   l.source_id, l.medium_id, l.campaign_id, fe.site_id,
-                   NULLIF(regexp_replace(lower(substring(fe.referrer
-                          FROM '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)')),
-                          '^www\\.', ''), '') AS referrer_domain,
+                   l.source_id, l.medium_id, l.campaign_id,
+                   l.prm_first_site_id AS site_id,
+                   l.prm_first_referrer_domain AS referrer_domain,
                    l.company_id, 1 AS leads,
                    (q.qualified_at IS NOT NULL OR w.won)::int AS qualified,
                    q.accepted::int AS accepted, w.won::int AS won,
@@ -132,13 +132,5 @@ class PrmSourceReport(models.Model):
                  WHERE NOT is_initial AND value_delta > 0
               GROUP BY lead_id
               ) v ON v.lead_id = l.id
-         LEFT JOIN (
-                -- one row per lead, so PostgreSQL drops this join from the
-                -- queries that use neither site nor referrer
-                SELECT DISTINCT ON (e.lead_id) e.lead_id, e.site_id, e.referrer
-                  FROM prm_event e
-                 WHERE e.lead_id IS NOT NULL
-              ORDER BY e.lead_id, e.occurred_at, e.id
-              ) fe ON fe.lead_id = l.id
             """
         )

@@ -409,6 +409,7 @@ class PrmStageHistory(models.Model):
             params.set_param(BACKFILL_PARAM, json.dumps(state) if remaining else "")
             if not remaining:
                 self.env["prm.stage.win.rate"]._prm_refresh()
+                self.env["prm.velocity.report"]._prm_refresh()
             if in_cron:
                 self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
                 commit_cron_batch(self.env)
@@ -670,3 +671,4 @@ class PrmStageHistory(models.Model):
     def _cron_prm_refresh(self):
         """Daily: learn the stage win rates again and revalue the history."""
         self.env["prm.stage.win.rate"]._prm_refresh()
+        self.env["prm.velocity.report"]._prm_refresh()  # weighted pipeline

@@ -8,6 +8,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..engine import Stay, stage_counts
 from .test_prm_stage_history import StageHistoryCommon
 
 
@@ -110,6 +111,31 @@ class TestPrmFunnelReports(StageHistoryCommon):
         self.assertEqual((analysis.leads, analysis.won), (5, 1))
         self.assertAlmostEqual(analysis.end_to_end, 20.0)
 
+    def test_funnel_counts_match_engine(self):
+        """The analysis counts stays in the database exactly as the engine's
+        stage_counts counts the same stays in Python."""
+        analysis = self._analysis()
+        pipeline = analysis._stages().ids
+        per_stage, furthest, _sources = analysis._funnel_counts(pipeline)
+        self.env.cr.execute(
+            "SELECT lead_ref, stage_id, exit_kind, duration_days "
+            "FROM prm_stage_history WHERE lead_id = ANY(%s)",
+            [[lead.id for lead in self.leads]],
+        )
+        stays = [Stay(*row) for row in self.env.cr.fetchall()]
+        won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
+        expected_stages, expected_furthest = stage_counts(stays, pipeline, won_stages)
+
+        def rounded(table):
+            return {
+                stage: {k: v if v is None else round(v, 9) for k, v in row.items()}
+                for stage, row in table.items()
+            }
+
+        self.assertEqual(rounded(per_stage), rounded(expected_stages))
+        self.assertEqual(furthest, expected_furthest)
+        self.assertEqual(sum(furthest.values()), 5)
+
     def test_valued_progression(self):
         """Initial value, value added by progressions, value lost and won
         revenue per source, in the pivot report and the analysis."""
@@ -166,6 +192,7 @@ class TestPrmFunnelReports(StageHistoryCommon):
     def test_velocity(self):
         """March: 1 won, 2 lost, 12-day cycle, 2 opportunities open at the
         month's end: 2 x 1/3 x 1000 / 12 per day."""
+        self.env["prm.velocity.report"]._cron_prm_refresh()
         row = self.env["prm.velocity.report"].search(
             [("team_id", "=", self.team.id), ("month", "=", date(2026, 3, 1))]
         )
@@ -183,6 +210,38 @@ class TestPrmFunnelReports(StageHistoryCommon):
         self.assertTrue(analysis.has_velocity)
         self.assertEqual((analysis.closed_won, analysis.closed_lost), (1, 2))
         self.assertAlmostEqual(analysis.velocity, 2 * (1 / 3) * 1000 / 12, places=2)
+
+    def test_velocity_snapshot_refresh(self):
+        """The report shows its figures as of the last refresh: a new win
+        appears once a reader with access presses Refresh, as the live
+        function computes it."""
+        Report = self.env["prm.velocity.report"]
+        Report._prm_refresh()
+        march = [("team_id", "=", self.team.id), ("month", "=", date(2026, 3, 1))]
+        self.assertEqual(Report.search(march).won, 1)
+        with self._at(20):
+            self.leads[1].action_set_won()
+        self.assertEqual(Report.search(march).won, 1)  # not refreshed yet
+        manager = new_test_user(
+            self.env,
+            login="f_velocity_manager",
+            groups="sales_team.group_sale_manager",
+        )
+        action = Report.with_user(manager).action_prm_refresh()
+        self.assertEqual(action["tag"], "soft_reload")
+        row = Report.search(march)
+        self.assertEqual((row.won, row.open_opportunities), (2, 1))
+        self.assertTrue(row.refreshed_at)
+        self.env.cr.execute(
+            "SELECT won, open_opportunities, velocity FROM prm_velocity_rows(23) "
+            "WHERE team_id = %s AND month = %s",
+            [self.team.id, date(2026, 3, 1)],
+        )
+        self.assertEqual(
+            self.env.cr.fetchone(), (row.won, row.open_opportunities, row.velocity)
+        )
+        with self.assertRaises(AccessError):
+            Report.with_user(self.salesman).action_prm_refresh()
 
     def test_what_if_both_kinds(self):
         """The simulator lifts the measured conversions (60 %, 66.7 %, 50 %)

@@ -7,7 +7,7 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools import charts
 
-from ..engine import Stay, stage_table, velocity
+from ..engine import KINDS, stage_table_of_counts, velocity
 
 
 class PrmFunnelAnalysis(models.TransientModel):
@@ -118,36 +118,17 @@ class PrmFunnelAnalysis(models.TransientModel):
     def _compute_funnel(self):
         self.ensure_one()
         self.env.flush_all()  # the SQL below reads stays and leads
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH cohort AS (
-                SELECT DISTINCT h.lead_ref
-                  FROM prm_stage_history h
-                 WHERE h.is_initial AND %(filter)s
-            )
-            SELECT h.lead_ref, h.stage_id, h.exit_kind, h.duration_days, h.is_initial,
-                   h.value, h.value_delta, h.expected_revenue,
-                   COALESCE(src.name, ''), s.is_won
-              FROM prm_stage_history h
-              JOIN cohort c ON c.lead_ref = h.lead_ref
-              JOIN crm_stage s ON s.id = h.stage_id
-         LEFT JOIN utm_source src ON src.id = h.source_id
-          ORDER BY h.lead_ref, h.date_enter, h.id
-                """,
-                filter=self._stay_filter(),
-            )
-        )
-        rows = self.env.cr.fetchall()
+        pipeline = self._stages()  # the leads' furthest stages ranked in it
+        per_stage, furthest, per_source = self._funnel_counts(pipeline.ids)
         # the pipeline of this cohort: the open stages its leads were in
-        entered = {row[1] for row in rows}
-        stages = self._stages().filtered(lambda stage: stage.id in entered)
-        won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
-        stays = [
-            Stay(lead, stage, kind, float(days) if days is not None else None)
-            for lead, stage, kind, days, *_rest in rows
-        ]
-        table, summary = stage_table(stays, stages.ids, won_stages)
+        stages = pipeline.filtered(lambda stage: stage.id in per_stage)
+        table, summary = stage_table_of_counts(
+            stages.ids,
+            per_stage,
+            furthest,
+            ranks={stage: rank for rank, stage in enumerate(pipeline.ids)},
+            top=len(pipeline),
+        )
         self.line_ids.unlink()
         self.value_line_ids.unlink()
         self.env["prm.funnel.analysis.line"].create(
@@ -174,36 +155,6 @@ class PrmFunnelAnalysis(models.TransientModel):
             ]
         )
         # valued progression, per source
-        per_source = defaultdict(lambda: defaultdict(float))
-        for (
-            _lead,
-            _stage,
-            kind,
-            _d,
-            initial,
-            value,
-            delta,
-            revenue,
-            source,
-            won,
-        ) in rows:
-            acc = per_source[source]
-            value, delta, revenue = (
-                float(value or 0),
-                float(delta or 0),
-                float(revenue or 0),
-            )
-            if initial:
-                acc["leads"] += 1
-                acc["initial_value"] += value
-            elif delta > 0:
-                acc["value_added"] += delta
-            else:
-                acc["value_lost"] -= delta
-            if kind in ("lost", "merged"):
-                acc["value_lost"] += value
-            if won and kind == "open":
-                acc["won_revenue"] += revenue
         lines = []
         for source, acc in per_source.items():
             ratio = (
@@ -242,6 +193,92 @@ class PrmFunnelAnalysis(models.TransientModel):
                 **self._velocity(),
             }
         )
+
+    def _funnel_counts(self, pipeline):
+        """(per stage, furthest, per source) of the cohort's stays, counted
+        in the database as :func:`~..engine.stage_counts` counts them (per
+        stage and furthest rank in ``pipeline``, stage ids in order) and the
+        valued progression per source as the Valued Progression report."""
+        self.env.cr.execute(
+            SQL(
+                """
+            WITH cohort AS (
+                SELECT DISTINCT h.lead_ref
+                  FROM prm_stage_history h
+                 WHERE h.is_initial AND %(filter)s
+            ),
+            stays AS MATERIALIZED (
+                SELECT h.lead_ref, h.stage_id, h.duration_days, h.is_initial,
+                       COALESCE(h.value, 0) AS value,
+                       COALESCE(h.value_delta, 0) AS delta,
+                       COALESCE(h.expected_revenue, 0) AS revenue,
+                       h.exit_kind, COALESCE(s.is_won, false) AS is_won,
+                       CASE WHEN h.exit_kind IN %(kinds)s THEN h.exit_kind
+                            ELSE 'open' END AS kind,
+                       CASE WHEN s.is_won THEN %(top)s
+                            ELSE array_position(%(pipeline)s::int[], h.stage_id) - 1
+                       END AS rank,
+                       COALESCE(src.name, '') AS source
+                  FROM prm_stage_history h
+                  JOIN cohort c ON c.lead_ref = h.lead_ref
+                  JOIN crm_stage s ON s.id = h.stage_id
+             LEFT JOIN utm_source src ON src.id = h.source_id
+            ),
+            per_stage AS (
+                SELECT stage_id, count(*) AS entered,
+                       count(DISTINCT lead_ref) AS leads,
+                       count(*) FILTER (WHERE kind = 'advanced') AS advanced,
+                       count(*) FILTER (WHERE kind = 'regressed') AS regressed,
+                       count(*) FILTER (WHERE kind = 'won') AS won,
+                       count(*) FILTER (WHERE kind = 'lost') AS lost,
+                       count(*) FILTER (WHERE kind = 'merged') AS merged,
+                       count(*) FILTER (WHERE kind = 'open') AS open,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_days)
+                           FILTER (WHERE kind <> 'open') AS median_days,
+                       avg(duration_days) FILTER (WHERE kind <> 'open') AS mean_days
+                  FROM stays
+                 WHERE rank IS NOT NULL AND NOT is_won
+              GROUP BY stage_id
+            ),
+            per_lead AS (
+                SELECT max(rank) AS rank, bool_or(is_won) AS won
+                  FROM stays
+                 WHERE rank IS NOT NULL
+              GROUP BY lead_ref
+            ),
+            per_source AS (
+                SELECT source,
+                       count(*) FILTER (WHERE is_initial) AS leads,
+                       COALESCE(sum(value) FILTER (WHERE is_initial), 0)
+                           AS initial_value,
+                       COALESCE(sum(delta) FILTER (
+                           WHERE NOT is_initial AND delta > 0), 0) AS value_added,
+                       COALESCE(sum(-delta) FILTER (
+                           WHERE NOT is_initial AND delta <= 0), 0)
+                       + COALESCE(sum(value) FILTER (
+                           WHERE exit_kind IN ('lost', 'merged')), 0) AS value_lost,
+                       COALESCE(sum(revenue) FILTER (
+                           WHERE is_won AND exit_kind = 'open'), 0) AS won_revenue
+                  FROM stays
+              GROUP BY source
+            )
+            SELECT (SELECT json_agg(per_stage) FROM per_stage),
+                   (SELECT json_agg(f) FROM (
+                        SELECT rank, won, count(*) AS leads
+                          FROM per_lead GROUP BY rank, won) AS f),
+                   (SELECT json_agg(per_source) FROM per_source)
+                """,
+                filter=self._stay_filter(),
+                kinds=KINDS,
+                top=len(pipeline),
+                pipeline=pipeline,
+            )
+        )
+        stage_rows, lead_rows, source_rows = self.env.cr.fetchone()
+        per_stage = {row.pop("stage_id"): row for row in stage_rows or ()}
+        furthest = {(row["rank"], row["won"]): row["leads"] for row in lead_rows or ()}
+        per_source = {row.pop("source"): row for row in source_rows or ()}
+        return per_stage, furthest, per_source
 
     def _velocity(self):
         """Velocity figures: leads closed in the period, pipeline open now."""

@@ -16,8 +16,17 @@ ORIGINS = [
 # the channels anyone can reach with a page's public key: their event ids live
 # in a namespace of their own, and they never name a person without proof
 PUBLIC_ORIGINS = ("browser", "pixel")
-# event fields the persons' metrics (and scores) are computed from
-METRIC_INPUTS = {"lead_id", "partner_id", "occurred_at", "is_bot", "event_type_id"}
+# event fields the persons' metrics (first touch included) and scores are
+# computed from
+METRIC_INPUTS = {
+    "lead_id",
+    "partner_id",
+    "occurred_at",
+    "is_bot",
+    "event_type_id",
+    "site_id",
+    "referrer",
+}
 
 
 class PrmEvent(models.Model):

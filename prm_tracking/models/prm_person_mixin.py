@@ -16,7 +16,10 @@ METRIC_FIELDS = [
     "prm_visits_30d",
     "prm_email_opens",
     "prm_email_clicks",
+    "prm_first_site_id",
+    "prm_first_referrer_domain",
 ]
+BACKFILL_BATCH = 50000  # persons per UPDATE when every person's metrics are redone
 
 
 class PrmPersonMixin(models.AbstractModel):
@@ -56,6 +59,22 @@ class PrmPersonMixin(models.AbstractModel):
     )
     prm_email_clicks = fields.Integer(
         string="Email Clicks", readonly=True, copy=False, default=0
+    )
+    # first touch: what the source quality report groups by, kept here so
+    # that it never has to look for each lead's first event among millions
+    prm_first_site_id = fields.Many2one(
+        "prm.tracking.site",
+        string="First Site",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="Site of the first engagement event.",
+    )
+    prm_first_referrer_domain = fields.Char(
+        string="First Referrer",
+        readonly=True,
+        copy=False,
+        help="Referrer (its domain) of the first engagement event.",
     )
     prm_do_not_track = fields.Boolean(
         string="Do Not Track",
@@ -143,9 +162,14 @@ class PrmPersonMixin(models.AbstractModel):
                    prm_visits_7d = a.visits_7d,
                    prm_visits_30d = a.visits_30d,
                    prm_email_opens = a.opens,
-                   prm_email_clicks = a.clicks
+                   prm_email_clicks = a.clicks,
+                   prm_first_site_id = a.first_site,
+                   prm_first_referrer_domain = a.first_referrer
               FROM (
-                SELECT t.id,
+                SELECT t.id, f.first_site,
+                       NULLIF(regexp_replace(lower(substring(f.referrer
+                              FROM '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)')),
+                              '^www\\.', ''), '') AS first_referrer,
                        count(e.id) AS cnt,
                        min(e.occurred_at) AS first_seen,
                        max(e.occurred_at) AS last_seen,
@@ -161,14 +185,23 @@ class PrmPersonMixin(models.AbstractModel):
                            WHERE e.event_type_id = %(email_click)s) AS clicks
                   FROM unnest(%(ids)s::int[]) AS t(id)
              LEFT JOIN prm_event e ON e.%(column)s = t.id AND e.is_bot IS NOT TRUE
-              GROUP BY t.id
+             LEFT JOIN LATERAL (
+                    SELECT f.site_id AS first_site, f.referrer
+                      FROM prm_event f
+                     WHERE f.%(column)s = t.id AND f.is_bot IS NOT TRUE
+                  ORDER BY f.occurred_at, f.id
+                     LIMIT 1
+                   ) AS f ON true
+              GROUP BY t.id, f.first_site, f.referrer
               ) AS a
              WHERE p.id = a.id
                AND (p.prm_event_count, p.prm_first_seen, p.prm_last_seen,
                     p.prm_visits_7d, p.prm_visits_30d, p.prm_email_opens,
-                    p.prm_email_clicks)
+                    p.prm_email_clicks, p.prm_first_site_id,
+                    p.prm_first_referrer_domain)
                    IS DISTINCT FROM (a.cnt, a.first_seen, a.last_seen, a.visits_7d,
-                                     a.visits_30d, a.opens, a.clicks)
+                                     a.visits_30d, a.opens, a.clicks, a.first_site,
+                                     a.first_referrer)
                 """,
                 table=table,
                 column=SQL.identifier(self._prm_event_column()),
@@ -181,6 +214,28 @@ class PrmPersonMixin(models.AbstractModel):
             )
         )
         self.invalidate_model(METRIC_FIELDS)
+
+    @api.model
+    def _prm_recompute_all_metrics(self, batch_size=BACKFILL_BATCH):
+        """Recompute the metrics of every person with events, in batches (an
+        upgrade that adds a metric fills it in with this)."""
+        column = SQL.identifier(self._prm_event_column())
+        last_id = 0
+        while True:
+            self.env.cr.execute(
+                SQL(
+                    "SELECT DISTINCT %(column)s FROM prm_event "
+                    "WHERE %(column)s > %(last)s ORDER BY %(column)s LIMIT %(size)s",
+                    column=column,
+                    last=last_id,
+                    size=batch_size,
+                )
+            )
+            ids = [row[0] for row in self.env.cr.fetchall()]
+            if not ids:
+                return
+            self.browse(ids)._prm_recompute_metrics()
+            last_id = ids[-1]
 
     @api.readonly
     def action_prm_view_events(self):

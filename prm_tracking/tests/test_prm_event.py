@@ -1,7 +1,10 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 from psycopg2 import IntegrityError
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -63,3 +66,46 @@ class TestPrmEvent(PrmCommon):
             [{"event_type_id": self.page_view.id, "lead_id": self.lead.id}] * 3
         )
         self.assertEqual(self.page_view.event_count, 3)
+
+    def test_first_touch(self):
+        """A person's first touch is the site and referrer domain of their
+        earliest non-bot event; it follows when that event is deleted, and
+        the upgrade's backfill computes the same."""
+        Event = self.env["prm.event"]
+        site_1, site_2 = self.env["prm.tracking.site"].create(
+            [{"name": "First site"}, {"name": "Second site"}]
+        )
+        day = fields.Datetime.to_datetime("2026-05-04 10:00:00")
+
+        def event(when, site, referrer, **vals):
+            return Event.create(
+                dict(
+                    event_type_id=self.page_view.id,
+                    lead_id=self.lead.id,
+                    occurred_at=day + timedelta(hours=when),
+                    site_id=site.id,
+                    referrer=referrer,
+                    **vals,
+                )
+            )
+
+        event(0, site_2, "https://crawler.example/", is_bot=True)
+        first = event(1, site_1, "HTTPS://WWW.Search.Example:443/q?x=1")
+        event(2, site_2, "https://other.example/")
+        lead = self.lead
+        self.assertEqual(lead.prm_first_site_id, site_1)
+        self.assertEqual(lead.prm_first_referrer_domain, "search.example")
+        first.unlink()
+        self.assertEqual(lead.prm_first_site_id, site_2)
+        self.assertEqual(lead.prm_first_referrer_domain, "other.example")
+        self.env.cr.execute(
+            "UPDATE crm_lead SET prm_first_site_id = NULL, "
+            "prm_first_referrer_domain = NULL WHERE id = %s",
+            [lead.id],
+        )
+        lead.invalidate_recordset()
+        self.env["crm.lead"]._prm_recompute_all_metrics(batch_size=1)
+        self.assertEqual(
+            (lead.prm_first_site_id, lead.prm_first_referrer_domain),
+            (site_2, "other.example"),
+        )
