@@ -166,8 +166,14 @@ class PrmPersonMixin(models.AbstractModel):
                    prm_first_site_id = a.first_site,
                    prm_first_referrer_domain = a.first_referrer
               FROM (
-                SELECT t.id, f.first_site,
-                       NULLIF(regexp_replace(lower(substring(f.referrer
+                SELECT t.id,
+                       -- the first event's site and referrer domain: sorted
+                       -- among the person's own events (a LIMIT 1 subquery
+                       -- may walk the whole time index instead)
+                       (array_agg(e.site_id ORDER BY e.occurred_at, e.id))[1]
+                           AS first_site,
+                       NULLIF(regexp_replace(lower(substring(
+                              (array_agg(e.referrer ORDER BY e.occurred_at, e.id))[1]
                               FROM '^[a-zA-Z][a-zA-Z0-9+.-]*://([^/:?#]+)')),
                               '^www\\.', ''), '') AS first_referrer,
                        count(e.id) AS cnt,
@@ -185,14 +191,7 @@ class PrmPersonMixin(models.AbstractModel):
                            WHERE e.event_type_id = %(email_click)s) AS clicks
                   FROM unnest(%(ids)s::int[]) AS t(id)
              LEFT JOIN prm_event e ON e.%(column)s = t.id AND e.is_bot IS NOT TRUE
-             LEFT JOIN LATERAL (
-                    SELECT f.site_id AS first_site, f.referrer
-                      FROM prm_event f
-                     WHERE f.%(column)s = t.id AND f.is_bot IS NOT TRUE
-                  ORDER BY f.occurred_at, f.id
-                     LIMIT 1
-                   ) AS f ON true
-              GROUP BY t.id, f.first_site, f.referrer
+              GROUP BY t.id
               ) AS a
              WHERE p.id = a.id
                AND (p.prm_event_count, p.prm_first_seen, p.prm_last_seen,
