@@ -12,7 +12,7 @@ RETURNS TABLE (id bigint, month date, team_id int, company_id int,
                open_opportunities bigint, pipeline numeric, weighted_pipeline numeric,
                won bigint, lost bigint, won_revenue numeric, win_rate numeric,
                avg_deal numeric, cycle_days numeric, velocity numeric)
-LANGUAGE sql STABLE SET jit = off AS $$
+LANGUAGE sql STABLE SET jit = off SET search_path FROM CURRENT AS $$
 WITH months AS (
     SELECT generate_series(
                date_trunc('month', now() at time zone 'UTC')
@@ -179,7 +179,9 @@ class PrmVelocityReport(models.Model):
     def init(self):
         # the figures come from a function that runs without PostgreSQL's
         # JIT compiler: on 500,000 stays compiling this plan takes longer
-        # (about 2 s) than running it; the snapshot is built again on each
+        # (about 2 s) than running it, and with the schema it was created in
+        # (a restore of pg_dump's output, and PostgreSQL 17's REFRESH, run it
+        # with an empty search path); the snapshot is built again on each
         # update of the module (its columns may have changed)
         cr = self.env.cr
         cr.execute(SQL("DROP MATERIALIZED VIEW IF EXISTS %s", SQL.identifier(SNAPSHOT)))

@@ -243,6 +243,19 @@ class TestPrmFunnelReports(StageHistoryCommon):
         with self.assertRaises(AccessError):
             Report.with_user(self.salesman).action_prm_refresh()
 
+    def test_velocity_snapshot_restorable(self):
+        """The snapshot refreshes with an empty search path, as a restore of
+        pg_dump's output (Odoo's own backups) refreshes it."""
+        self.env.flush_all()
+        self.env.cr.execute("SET LOCAL search_path = ''")
+        self.env.cr.execute("REFRESH MATERIALIZED VIEW public.prm_velocity_snapshot")
+        self.env.cr.execute(
+            "SELECT sum(won) FROM public.prm_velocity_snapshot WHERE team_id = %s",
+            [self.team.id],
+        )
+        self.assertEqual(self.env.cr.fetchone()[0], 1)
+        self.env.cr.execute("RESET search_path")
+
     def test_what_if_both_kinds(self):
         """The simulator lifts the measured conversions (60 %, 66.7 %, 50 %)
         and matches the closed formula for both kinds of lift."""
