@@ -1,7 +1,13 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from psycopg2 import errors
+
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
 
 MONTHS = 24  # months shown, up to the current one
 SNAPSHOT = "prm_velocity_snapshot"  # the figures, as of their last refresh
@@ -212,12 +218,42 @@ class PrmVelocityReport(models.Model):
 
     @api.model
     def _prm_refresh(self):
-        """Compute the figures again (readers keep the previous ones meanwhile)."""
+        """Compute the figures again (readers keep the previous ones meanwhile).
+
+        One refresh at a time: a call while another runs, or one that meets
+        the figures a concurrent refresh has just stored, leaves those and
+        returns False; it never fails the transaction of its caller (the
+        daily revaluation, the backfill). A snapshot lost or left empty (a
+        failed restore) is built again."""
+        cr = self.env.cr
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY %s", SQL.identifier(SNAPSHOT))
+        cr.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"prm:{SNAPSHOT}"]
         )
+        if not cr.fetchone()[0]:
+            return False
+        cr.execute(
+            "SELECT relispopulated FROM pg_class WHERE relname = %s AND relkind = 'm'",
+            [SNAPSHOT],
+        )
+        row = cr.fetchone()
+        if row is None:
+            self.init()
+        else:
+            refresh = SQL(
+                "REFRESH MATERIALIZED VIEW CONCURRENTLY %s"
+                if row[0]
+                else "REFRESH MATERIALIZED VIEW %s",
+                SQL.identifier(SNAPSHOT),
+            )
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(refresh, log_exceptions=False)
+            except errors.SerializationFailure:
+                _logger.info("PRM velocity: a concurrent refresh stored newer figures")
+                return False
         self.invalidate_model()
+        return True
 
     @api.model
     def action_prm_refresh(self):

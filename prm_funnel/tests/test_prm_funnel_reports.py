@@ -4,6 +4,7 @@ import math
 import shutil
 from datetime import date
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
@@ -113,18 +114,23 @@ class TestPrmFunnelReports(StageHistoryCommon):
 
     def test_funnel_counts_match_engine(self):
         """The analysis counts stays in the database exactly as the engine's
-        stage_counts counts the same stays in Python."""
+        stage_counts counts the same stays in Python: with a stay in another
+        team's stage (outside the pipeline), and with no pipeline at all."""
+        elsewhere = self.env["crm.stage"].create(
+            {"name": "F other team's stage", "team_id": self.env["crm.team"].create(
+                {"name": "F other team"}).id, "sequence": 2}
+        )  # fmt: skip
+        with self._at(15):
+            self.leads[4].stage_id = elsewhere
         analysis = self._analysis()
-        pipeline = analysis._stages().ids
-        per_stage, furthest, _sources = analysis._funnel_counts(pipeline)
         self.env.cr.execute(
             "SELECT lead_ref, stage_id, exit_kind, duration_days "
             "FROM prm_stage_history WHERE lead_id = ANY(%s)",
             [[lead.id for lead in self.leads]],
         )
         stays = [Stay(*row) for row in self.env.cr.fetchall()]
+        self.assertIn(elsewhere.id, {stay.stage for stay in stays})
         won_stages = set(self.env["crm.stage"].search([("is_won", "=", True)]).ids)
-        expected_stages, expected_furthest = stage_counts(stays, pipeline, won_stages)
 
         def rounded(table):
             return {
@@ -132,9 +138,14 @@ class TestPrmFunnelReports(StageHistoryCommon):
                 for stage, row in table.items()
             }
 
-        self.assertEqual(rounded(per_stage), rounded(expected_stages))
-        self.assertEqual(furthest, expected_furthest)
-        self.assertEqual(sum(furthest.values()), 5)
+        for pipeline in (analysis._stages().ids, []):
+            per_stage, furthest, _sources = analysis._funnel_counts(pipeline)
+            expected_stages, expected_furthest = stage_counts(
+                stays, pipeline, won_stages
+            )
+            self.assertEqual(rounded(per_stage), rounded(expected_stages))
+            self.assertEqual(furthest, expected_furthest)
+        self.assertEqual(furthest, {(0, True): 1})  # no pipeline: the won lead
 
     def test_valued_progression(self):
         """Initial value, value added by progressions, value lost and won
@@ -242,6 +253,24 @@ class TestPrmFunnelReports(StageHistoryCommon):
         )
         with self.assertRaises(AccessError):
             Report.with_user(self.salesman).action_prm_refresh()
+
+    def test_velocity_snapshot_recovers(self):
+        """A refresh rebuilds a snapshot left empty or lost, and another
+        transaction's refresh meanwhile skips (False) instead of waiting."""
+        Report = self.env["prm.velocity.report"]
+        march = [("team_id", "=", self.team.id), ("month", "=", date(2026, 3, 1))]
+        self.env.cr.execute(
+            "REFRESH MATERIALIZED VIEW prm_velocity_snapshot WITH NO DATA"
+        )
+        self.assertTrue(Report._prm_refresh())
+        self.assertEqual(Report.search(march).won, 1)
+        self.env.cr.execute("DROP MATERIALIZED VIEW prm_velocity_snapshot")
+        self.assertTrue(Report._prm_refresh())
+        self.assertEqual(Report.search(march).won, 1)
+        # this transaction holds the refresh now: another one skips
+        with self.registry.cursor() as other:
+            elsewhere = api.Environment(other, SUPERUSER_ID, {})
+            self.assertFalse(elsewhere["prm.velocity.report"]._prm_refresh())
 
     def test_velocity_snapshot_restorable(self):
         """The snapshot refreshes with an empty search path, as a restore of
