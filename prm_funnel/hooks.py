@@ -17,7 +17,6 @@ def post_init_hook(env):
         if env["ir.module.module"].search([("name", "=", "prm_funnel")]).demo:
             History._prm_demo_history()
             env["prm.acquisition.cost"]._prm_demo_costs()
-        env["prm.velocity.report"]._prm_refresh()
     else:
         env.ref("prm_funnel.ir_cron_prm_funnel_backfill")._trigger()
 

@@ -409,7 +409,6 @@ class PrmStageHistory(models.Model):
             params.set_param(BACKFILL_PARAM, json.dumps(state) if remaining else "")
             if not remaining:
                 self.env["prm.stage.win.rate"]._prm_refresh()
-                self.env["prm.velocity.report"]._prm_refresh()
             if in_cron:
                 self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
                 commit_cron_batch(self.env)
@@ -666,9 +665,10 @@ class PrmStageHistory(models.Model):
             )
         )
         self.invalidate_model()
+        # the weighted pipeline of the velocity figures comes from these values
+        self.env["prm.velocity.report"]._prm_refresh()
 
     @api.model
     def _cron_prm_refresh(self):
         """Daily: learn the stage win rates again and revalue the history."""
         self.env["prm.stage.win.rate"]._prm_refresh()
-        self.env["prm.velocity.report"]._prm_refresh()  # weighted pipeline
