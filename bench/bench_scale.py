@@ -185,8 +185,8 @@ SELECT t.ids[k], t.channels[k],
 """
 
 # the engagement metrics (first touch included) as the product computes them
-# (the upgrade's batched recompute), and the velocity figures as the hourly
-# job refreshes them
+# (the upgrade's batched recompute), the velocity figures as the hourly job
+# refreshes them, and the Engagement report's counts as the daily job does
 METRICS_SCRIPT = r"""
 import sys, time
 import odoo
@@ -199,6 +199,8 @@ with registry.cursor() as cr:
     start = time.perf_counter()
     env["crm.lead"]._prm_recompute_all_metrics()
     env["prm.velocity.report"]._prm_refresh()
+    # the events were loaded with the triggers off: counted from scratch
+    env["prm.engagement.report"]._prm_rebuild()
     cr.commit()
     print("RESULT", time.perf_counter() - start)
 """
@@ -252,8 +254,23 @@ with registry.cursor() as cr:
     env["prm.velocity.report"]._cron_prm_refresh()  # the hourly job
     velocity = time.perf_counter() - start
     cr.rollback()
+    # the Engagement report's counts: the changes the ingestion rounds left
+    # (their job was off) folded in, and the daily count from scratch
+    Report = env["prm.engagement.report"]
+    cr.execute("SELECT count(*), COALESCE(sum(events), 0) FROM prm_engagement_delta")
+    pending, pending_events = cr.fetchone()
+    start = time.perf_counter()
+    Report._prm_fold()
+    fold = time.perf_counter() - start
+    cr.commit()
+    start = time.perf_counter()
+    Report._prm_rebuild()
+    rebuild = time.perf_counter() - start
+    cr.rollback()
 print("RESULT", json.dumps({"seconds": seconds, "leads": done,
-                            "before": before, "peak": peak, "velocity": velocity}))
+                            "before": before, "peak": peak, "velocity": velocity,
+                            "pending": pending, "pending_events": pending_events,
+                            "fold": fold, "rebuild": rebuild}))
 """
 
 # the report menus (action xmlid) and the analyses, timed as the web client
@@ -274,7 +291,7 @@ ACTIONS = [
     "prm_funnel.prm_stage_history_action", "prm_funnel.prm_stage_win_rate_action",
     "prm_scoring.prm_qualification_report_action",
     "prm_scoring.prm_qualification_entry_action",
-    "prm_scoring.prm_score_entry_action", "prm_tracking.prm_event_action_report",
+    "prm_scoring.prm_score_entry_action", "prm_tracking.prm_engagement_report_action",
 ]
 users = json.loads(sys.stdin.read())
 LIMIT = 60  # seconds a call may run before it is stopped
@@ -727,6 +744,12 @@ def _report(steps, sizes, reports, rounds, daily, purge, partition, referencing)
         f"**Pipeline velocity figures** (the hourly job that refreshes the "
         f"report's snapshot, `REFRESH MATERIALIZED VIEW CONCURRENTLY`: readers "
         f"keep the previous figures meanwhile): **{daily['velocity']:.1f} s**.",
+        "",
+        f"**Engagement report counts**: the fold of the changes the ingestion "
+        f"rounds left ({daily['pending']:,} rows for "
+        f"{daily['pending_events']:,} events; the report read them meanwhile) "
+        f"took **{daily['fold']:.2f} s**; the daily count from scratch "
+        f"**{daily['rebuild']:.1f} s**.",
         "",
     ]
     batches = purge["batches"]

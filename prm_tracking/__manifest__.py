@@ -3,7 +3,7 @@
 {
     "name": "PRM Tracking",
     "summary": "Engagement events of prospects on leads and partners",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",
@@ -19,6 +19,7 @@
         "data/mail_template_data.xml",
         "views/prm_event_type_views.xml",
         "views/prm_event_views.xml",
+        "views/prm_engagement_report_views.xml",
         "views/prm_interest_views.xml",
         "views/prm_tracking_site_views.xml",
         "views/prm_pixel_hit_views.xml",

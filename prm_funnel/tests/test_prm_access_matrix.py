@@ -29,6 +29,15 @@ MATRIX = {
         prm_manager="rwcu",
         cost_reader="rwcu",
     ),
+    "prm.engagement.report": dict(
+        public="----",
+        portal="----",
+        prm_user="r---",
+        salesman="r---",
+        sales_manager="r---",
+        prm_manager="r---",
+        cost_reader="r---",
+    ),
     "prm.event": dict(
         public="----",
         portal="----",

@@ -3,6 +3,7 @@ from . import prm_interest
 from . import prm_tracking_site
 from . import prm_visitor
 from . import prm_event
+from . import prm_engagement_report
 from . import prm_ingest
 from . import prm_retention
 from . import prm_person_queue

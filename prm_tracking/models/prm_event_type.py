@@ -2,6 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models, tools
 
+CHANNELS = [
+    ("web", "Website"),
+    ("email", "Email"),
+    ("form", "Form"),
+    ("sales", "Sales activity"),
+    ("other", "Other"),
+]
+
 
 class PrmEventType(models.Model):
     """A kind of engagement event (page view, email open, call, ...)."""
@@ -16,13 +24,7 @@ class PrmEventType(models.Model):
         help="Technical name used by the tracking API and the scoring rules.",
     )
     channel = fields.Selection(
-        [
-            ("web", "Website"),
-            ("email", "Email"),
-            ("form", "Form"),
-            ("sales", "Sales activity"),
-            ("other", "Other"),
-        ],
+        CHANNELS,
         required=True,
         default="other",
     )

@@ -330,7 +330,7 @@ class PrmTrackingSite(models.Model):
     def action_view_events(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
-            "prm_tracking.prm_event_action_report"
+            "prm_tracking.prm_engagement_report_action"
         )
         action["domain"] = [("site_id", "=", self.id)]
         action["context"] = {}

@@ -10,3 +10,4 @@ from . import test_prm_ingest_hostile
 from . import test_prm_identity
 from . import test_prm_limits
 from . import test_prm_indexes
+from . import test_prm_engagement_report

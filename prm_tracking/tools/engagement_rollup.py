@@ -1,0 +1,232 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The Engagement report's figures: events counted per day and dimension.
+
+Counting ten million events on each opening of a pivot takes seconds, so the
+counts live in a table, ``prm_engagement_rollup``, one row per day and
+combination of the dimensions below. Every change to the events is captured,
+in the same transaction, as signed counts in ``prm_engagement_delta``:
+
+- statement triggers on ``prm_event`` (one grouped INSERT per statement: a
+  batch of a thousand ingested events adds a few rows, never one per event);
+- row triggers on ``crm_lead`` when a lead changes owner or is deleted (the
+  owner is a dimension: the salespeople's record rule filters on it).
+
+The report reads the rollup plus the pending deltas, so it is always exact; a
+job folds the deltas into the rollup every few minutes, and a daily rebuild
+counts everything again (it also mends what the triggers cannot see: a lead
+reassigned while events of it were being inserted, data loaded with the
+triggers off). Both run under one advisory lock and read one snapshot: a
+delta is either counted by them and deleted, or left for the next run.
+"""
+
+from odoo.tools import SQL
+
+ROLLUP = "prm_engagement_rollup"
+DELTA = "prm_engagement_delta"
+LOCK = "prm:prm_engagement_rollup"
+
+# (column, type, expression on an event row {e}); the owner and lead flag
+# come from the lead, {owner} and {has_lead}
+DIMS = (
+    ("date", "date NOT NULL", "({e}.occurred_at)::date"),
+    ("event_type_id", "integer NOT NULL", "{e}.event_type_id"),
+    ("channel", "varchar", "{e}.channel"),
+    ("is_bot", "boolean NOT NULL", "COALESCE({e}.is_bot, false)"),
+    ("company_id", "integer", "{e}.company_id"),
+    ("site_id", "integer", "{e}.site_id"),
+    ("origin", "varchar", "{e}.origin"),
+    ("source_id", "integer", "{e}.source_id"),
+    ("medium_id", "integer", "{e}.medium_id"),
+    ("campaign_id", "integer", "{e}.campaign_id"),
+    ("has_lead", "boolean NOT NULL", "{has_lead}"),
+    ("owner_id", "integer", "{owner}"),
+)
+COLUMNS = ", ".join(name for name, _type, _expr in DIMS)
+D_COLUMNS = ", ".join(f"d.{name}" for name, _type, _expr in DIMS)
+GROUP = ", ".join(str(i + 1) for i in range(len(DIMS)))
+# a text key of the dimensions, NULLs included (one unique index, usable by
+# ON CONFLICT on any PostgreSQL Odoo supports)
+KEY = "format({})".format(
+    ", ".join(
+        ["'" + "|".join(["%s"] * len(DIMS)) + "'"]
+        + [
+            "date - DATE '2000-01-01'" if name == "date" else name
+            for name, _type, _expr in DIMS
+        ]
+    )
+)
+
+
+def dims(e="e", owner="l.user_id", has_lead=None):
+    """The select list of an event row's dimensions.
+
+    >>> dims("o", "x.user_id").split(", ")[-2:]
+    ['o.lead_id IS NOT NULL', 'x.user_id']
+    """
+    has_lead = has_lead or f"{e}.lead_id IS NOT NULL"
+    return ", ".join(
+        expr.format(e=e, owner=owner, has_lead=has_lead) for _n, _t, expr in DIMS
+    )
+
+
+def live_counts_sql():
+    """The counts as the rollup must hold them, from the events themselves."""
+    return (
+        f"SELECT {dims()}, count(*) FROM prm_event e "
+        f"LEFT JOIN crm_lead l ON l.id = e.lead_id GROUP BY {GROUP}"
+    )
+
+
+def _insert_delta(select):
+    return f"INSERT INTO {DELTA} ({COLUMNS}, events) {select};"
+
+
+# events inserted, deleted or changed: one grouped INSERT per statement. The
+# events of a lead being deleted (its ON DELETE SET NULL) are left to the
+# lead's own trigger, which ran before and saw its owner.
+EVENT_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION prm_engagement_event_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {_insert_delta(
+            f"SELECT {dims()}, count(*) FROM prm_new_events e "
+            f"LEFT JOIN crm_lead l ON l.id = e.lead_id GROUP BY {GROUP}"
+        )}
+    ELSIF TG_OP = 'DELETE' THEN
+        {_insert_delta(
+            f"SELECT {dims()}, -count(*) FROM prm_old_events e "
+            f"LEFT JOIN crm_lead l ON l.id = e.lead_id GROUP BY {GROUP}"
+        )}
+    ELSE
+        {_insert_delta(
+            f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_old_events o "
+            "JOIN prm_new_events w ON w.id = o.id "
+            "LEFT JOIN crm_lead lo ON lo.id = o.lead_id "
+            "LEFT JOIN crm_lead lw ON lw.id = w.lead_id "
+            f"CROSS JOIN LATERAL (VALUES ({dims('o', 'lo.user_id')}, -1), "
+            f"({dims('w', 'lw.user_id')}, 1)) AS d ({COLUMNS}, n) "
+            "WHERE o.lead_id IS NULL OR lo.id IS NOT NULL "
+            f"GROUP BY {GROUP} HAVING sum(d.n) <> 0"
+        )}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+# a lead changing owner (after the update) or deleted (before: its events
+# then lose their lead)
+LEAD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION prm_engagement_lead_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        {_insert_delta(
+            f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_event e CROSS JOIN LATERAL "
+            f"(VALUES ({dims(owner='OLD.user_id')}, -1), "
+            f"({dims(owner='NULL::integer', has_lead='false')}, 1)) "
+            f"AS d ({COLUMNS}, n) WHERE e.lead_id = OLD.id GROUP BY {GROUP}"
+        )}
+        RETURN OLD;
+    END IF;
+    {_insert_delta(
+        f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_event e CROSS JOIN LATERAL "
+        f"(VALUES ({dims(owner='OLD.user_id')}, -1), "
+        f"({dims(owner='NEW.user_id')}, 1)) "
+        f"AS d ({COLUMNS}, n) WHERE e.lead_id = OLD.id GROUP BY {GROUP}"
+    )}
+    RETURN NULL;
+END $$;
+"""
+
+TRIGGERS = """
+DROP TRIGGER IF EXISTS prm_engagement_event_insert ON prm_event;
+CREATE TRIGGER prm_engagement_event_insert AFTER INSERT ON prm_event
+    REFERENCING NEW TABLE AS prm_new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
+DROP TRIGGER IF EXISTS prm_engagement_event_update ON prm_event;
+CREATE TRIGGER prm_engagement_event_update AFTER UPDATE ON prm_event
+    REFERENCING OLD TABLE AS prm_old_events NEW TABLE AS prm_new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
+DROP TRIGGER IF EXISTS prm_engagement_event_delete ON prm_event;
+CREATE TRIGGER prm_engagement_event_delete AFTER DELETE ON prm_event
+    REFERENCING OLD TABLE AS prm_old_events
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
+DROP TRIGGER IF EXISTS prm_engagement_lead_owner ON crm_lead;
+CREATE TRIGGER prm_engagement_lead_owner AFTER UPDATE OF user_id ON crm_lead
+    FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id)
+    EXECUTE FUNCTION prm_engagement_lead_changed();
+DROP TRIGGER IF EXISTS prm_engagement_lead_delete ON crm_lead;
+CREATE TRIGGER prm_engagement_lead_delete BEFORE DELETE ON crm_lead
+    FOR EACH ROW EXECUTE FUNCTION prm_engagement_lead_changed();
+"""
+
+DROP = f"""
+DROP TRIGGER IF EXISTS prm_engagement_event_insert ON prm_event;
+DROP TRIGGER IF EXISTS prm_engagement_event_update ON prm_event;
+DROP TRIGGER IF EXISTS prm_engagement_event_delete ON prm_event;
+DROP TRIGGER IF EXISTS prm_engagement_lead_owner ON crm_lead;
+DROP TRIGGER IF EXISTS prm_engagement_lead_delete ON crm_lead;
+DROP FUNCTION IF EXISTS prm_engagement_event_changed();
+DROP FUNCTION IF EXISTS prm_engagement_lead_changed();
+DROP TABLE IF EXISTS {ROLLUP};
+DROP TABLE IF EXISTS {DELTA};
+"""
+
+
+def create_sql():
+    """Tables, functions and triggers (idempotent)."""
+    columns = ", ".join(f"{name} {kind}" for name, kind, _expr in DIMS)
+    return SQL(
+        f"""
+        CREATE TABLE IF NOT EXISTS {ROLLUP} (
+            id serial PRIMARY KEY, key varchar NOT NULL, {columns},
+            events integer NOT NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS {ROLLUP}_key_uniq ON {ROLLUP} (key);
+        CREATE INDEX IF NOT EXISTS {ROLLUP}_owner_idx ON {ROLLUP} (owner_id);
+        CREATE TABLE IF NOT EXISTS {DELTA} (
+            id bigserial PRIMARY KEY, {columns}, events integer NOT NULL);
+        {EVENT_FUNCTION}
+        {LEAD_FUNCTION}
+        {TRIGGERS}
+        """
+    )
+
+
+# the pending deltas added to the rollup; rows that reach zero are removed
+FOLD = f"""
+WITH gone AS (DELETE FROM {DELTA} RETURNING {COLUMNS}, events),
+sums AS (SELECT {COLUMNS}, sum(events) AS events FROM gone
+          GROUP BY {GROUP} HAVING sum(events) <> 0)
+INSERT INTO {ROLLUP} AS r (key, {COLUMNS}, events)
+SELECT {KEY}, {COLUMNS}, events FROM sums
+ON CONFLICT (key) DO UPDATE SET events = r.events + EXCLUDED.events
+RETURNING r.id, r.events
+"""
+
+# everything counted again from the events; only the rows that differ are
+# written (ids stay, the table does not bloat)
+REBUILD = f"""
+WITH fresh AS MATERIALIZED (
+    SELECT {KEY} AS key, * FROM ({live_counts_sql()}) c ({COLUMNS}, events)
+),
+dropped AS (
+    DELETE FROM {ROLLUP} r WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.key = r.key)
+),
+changed AS (
+    UPDATE {ROLLUP} r SET events = f.events FROM fresh f
+     WHERE f.key = r.key AND r.events <> f.events
+),
+done AS (DELETE FROM {DELTA})
+INSERT INTO {ROLLUP} (key, {COLUMNS}, events)
+SELECT key, {COLUMNS}, events FROM fresh f
+ WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP} r WHERE r.key = f.key)
+"""
+
+# what the report reads: the rollup and the deltas not folded yet
+REPORT = f"""
+SELECT id, {COLUMNS}, events FROM {ROLLUP}
+ UNION ALL
+SELECT -id, {COLUMNS}, events FROM {DELTA}
+"""
