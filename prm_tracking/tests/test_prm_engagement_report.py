@@ -2,6 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import datetime
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from odoo.tests import new_test_user, tagged
 
 from ..hooks import uninstall_hook
@@ -196,6 +199,64 @@ class TestPrmEngagementReport(PrmCommon):
         )
         counts = {g["event_type_id"][0]: g["events"] for g in groups}
         self.assertEqual(counts, {self.page_view.id: 3, self.email_open.id: 2})
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    ["insert", "update", "delete", "owner", "unlink_lead", "fold"]
+                ),
+                st.integers(0, 1000),
+            ),
+            max_size=12,
+        )
+    )
+    def test_random_changes_stay_exact(self, steps):
+        """Any sequence of inserts, event changes and deletions, owner changes,
+        lead deletions and folds leaves the report equal to counting the
+        events."""
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            users = [self.salesman, self.other_salesman, self.env["res.users"]]
+            leads = self.env["crm.lead"].create(
+                [{"name": f"Random {i}", "user_id": users[i % 3].id} for i in range(3)]
+            )
+            kinds = [self.page_view, self.email_open]
+            for step, n in steps:
+                events = self.env["prm.event"].search([], order="id")
+                if step == "insert":
+                    lead = leads.exists()[n % 4 :][:1] if leads.exists() else None
+                    self._events(
+                        lead or None,
+                        count=1 + n % 3,
+                        kind=kinds[n % 2],
+                        is_bot=bool(n % 5 == 0),
+                        occurred_at=datetime(2025, 1 + n % 12, 1 + n % 28, n % 24),
+                    )
+                elif step == "update" and events:
+                    lead = leads.exists()[n % 4 :][:1]
+                    events[n % len(events) :][: 1 + n % 3].write(
+                        {
+                            "lead_id": lead.id,
+                            "is_bot": bool(n % 2),
+                            "event_type_id": kinds[n % 2].id,
+                        }
+                    )
+                elif step == "delete" and events:
+                    events[n % len(events) :][: 1 + n % 2].unlink()
+                elif step == "owner" and leads.exists():
+                    lead = leads.exists()[n % len(leads.exists())]
+                    lead.user_id = users[n % 3]
+                elif step == "unlink_lead" and leads.exists():
+                    leads.exists()[n % len(leads.exists())].unlink()
+                elif step == "fold":
+                    self.Report._prm_fold()
+            self._assert_exact()
+            savepoint.rollback()
 
     def test_uninstall_drops_triggers_and_tables(self):
         """The uninstall hook leaves no trigger on crm_lead or prm_event, and
