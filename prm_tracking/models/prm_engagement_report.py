@@ -83,20 +83,23 @@ class PrmEngagementReport(models.Model):
 
     @api.model
     def _prm_locked(self, statement):
-        """Run `statement` under the rollup's lock; False when another fold
-        or rebuild holds it or has just stored newer counts."""
+        """Run `statement` under the rollup's lock; its rows, or None when
+        another fold or rebuild holds the lock or has just stored newer
+        counts (the next run does the work)."""
         cr = self.env.cr
         self.env.flush_all()
         cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [rollup.LOCK])
         if not cr.fetchone()[0]:
-            return False
+            return None
         try:
             with cr.savepoint(flush=False):
                 cr.execute(statement, log_exceptions=False)
                 rows = cr.fetchall() if cr.description else []
-        except errors.SerializationFailure:
+        except (errors.SerializationFailure, errors.UniqueViolation):
+            # our snapshot predates a fold or rebuild that committed just
+            # before we took the lock
             _logger.info("PRM engagement: a concurrent fold stored newer counts")
-            return False
+            return None
         self.invalidate_model()
         return rows
 
@@ -104,7 +107,7 @@ class PrmEngagementReport(models.Model):
     def _prm_fold(self):
         """Add the pending changes to the counts (the job, every few minutes)."""
         rows = self._prm_locked(rollup.FOLD)
-        if rows is False:
+        if rows is None:
             return False
         emptied = [row_id for row_id, events in rows if not events]
         if emptied:
@@ -120,5 +123,5 @@ class PrmEngagementReport(models.Model):
     @api.model
     def _prm_rebuild(self):
         """Count every event again (the daily job; after loading events with
-        the triggers off, e.g. `session_replication_role = replica`)."""
-        return self._prm_locked(rollup.REBUILD) is not False
+        the triggers off)."""
+        return self._prm_locked(rollup.REBUILD) is not None

@@ -43,7 +43,9 @@ class PrmEvent(models.Model):
         "prm.event.type", required=True, ondelete="restrict"
     )
     event_code = fields.Char(related="event_type_id.code", string="Event Code")
-    channel = fields.Selection(related="event_type_id.channel", store=True)
+    channel = fields.Selection(
+        related="event_type_id.channel", store=True, precompute=True
+    )
     occurred_at = fields.Datetime(
         required=True, default=fields.Datetime.now, index=True
     )

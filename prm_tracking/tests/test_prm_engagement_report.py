@@ -117,12 +117,17 @@ class TestPrmEngagementReport(PrmCommon):
         self.assertEqual(self._assert_exact(), live)
 
     def test_fold_removes_emptied_rows(self):
-        """A day whose events are all deleted leaves no row behind the fold."""
+        """The list shows a combination once with its pending changes, and a
+        day whose events are all deleted leaves no row, before the fold or
+        after it."""
         events = self._events(self.lead, count=3, occurred_at=datetime(2020, 1, 1))
         self.Report._prm_fold()
         domain = [("date", "=", "2020-01-01")]
         self.assertEqual(self._total(domain=domain), 3)
-        events.unlink()
+        events[0].unlink()
+        # one row per combination, its pending change included: no row of -1
+        self.assertEqual(self.Report.search(domain).mapped("events"), [2])
+        events.exists().unlink()
         self.assertEqual(self._total(domain=domain), 0, "exact before the fold")
         self.Report._prm_fold()
         self.assertFalse(self.Report.search(domain))
@@ -130,14 +135,18 @@ class TestPrmEngagementReport(PrmCommon):
     def test_rebuild_mends_counts_the_triggers_missed(self):
         """Events loaded with the triggers off are counted by the rebuild."""
         self.env.flush_all()
-        self.env.cr.execute("SET LOCAL session_replication_role = replica")
+        self.env.cr.execute(
+            "ALTER TABLE prm_event DISABLE TRIGGER prm_engagement_event_insert"
+        )
         self.env.cr.execute(
             "INSERT INTO prm_event (event_type_id, channel, occurred_at, origin, "
             "is_bot, company_id) SELECT %s, 'web', '2021-05-05', 'import', false, %s "
             "FROM generate_series(1, 7)",
             [self.page_view.id, self.company.id],
         )
-        self.env.cr.execute("SET LOCAL session_replication_role = origin")
+        self.env.cr.execute(
+            "ALTER TABLE prm_event ENABLE TRIGGER prm_engagement_event_insert"
+        )
         domain = [("date", "=", "2021-05-05")]
         self.assertEqual(self._total(domain=domain), 0)
         self.Report._prm_rebuild()

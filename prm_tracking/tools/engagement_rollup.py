@@ -12,12 +12,18 @@ in the same transaction, as signed counts in ``prm_engagement_delta``:
 - row triggers on ``crm_lead`` when a lead changes owner or is deleted (the
   owner is a dimension: the salespeople's record rule filters on it).
 
-The report reads the rollup plus the pending deltas, so it is always exact; a
-job folds the deltas into the rollup every few minutes, and a daily rebuild
-counts everything again (it also mends what the triggers cannot see: a lead
-reassigned while events of it were being inserted, data loaded with the
-triggers off). Both run under one advisory lock and read one snapshot: a
-delta is either counted by them and deleted, or left for the next run.
+The report reads the rollup plus the pending deltas, so new events count at
+once; a job folds the deltas into the rollup every few minutes, and a daily
+rebuild counts everything again. Both run under one advisory lock and read
+one snapshot: a delta is either counted by them and deleted, or left for the
+next run.
+
+What the triggers cannot see, and the daily rebuild mends: events loaded with
+the triggers off; and one race. A transaction that inserts, changes or
+deletes events of a lead while another one reassigns that lead (each reads
+the lead as it was before the other) files those events under the previous
+salesperson: until the rebuild, that salesperson's counts include them (in
+the delete case, one count is short and another over).
 """
 
 from odoo.tools import SQL
@@ -47,13 +53,12 @@ D_COLUMNS = ", ".join(f"d.{name}" for name, _type, _expr in DIMS)
 GROUP = ", ".join(str(i + 1) for i in range(len(DIMS)))
 # a text key of the dimensions, NULLs included (one unique index, usable by
 # ON CONFLICT on any PostgreSQL Odoo supports)
-KEY = "format({})".format(
+KEY = "concat_ws('|', {})".format(
     ", ".join(
-        ["'" + "|".join(["%s"] * len(DIMS)) + "'"]
-        + [
+        "COALESCE(({})::text, '')".format(
             "date - DATE '2000-01-01'" if name == "date" else name
-            for name, _type, _expr in DIMS
-        ]
+        )
+        for name, _type, _expr in DIMS
     )
 )
 
@@ -181,7 +186,7 @@ def create_sql():
     return SQL(
         f"""
         CREATE TABLE IF NOT EXISTS {ROLLUP} (
-            id serial PRIMARY KEY, key varchar NOT NULL, {columns},
+            id bigserial PRIMARY KEY, key varchar NOT NULL, {columns},
             events integer NOT NULL);
         CREATE UNIQUE INDEX IF NOT EXISTS {ROLLUP}_key_uniq ON {ROLLUP} (key);
         CREATE INDEX IF NOT EXISTS {ROLLUP}_owner_idx ON {ROLLUP} (owner_id);
@@ -224,9 +229,19 @@ SELECT key, {COLUMNS}, events FROM fresh f
  WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP} r WHERE r.key = f.key)
 """
 
-# what the report reads: the rollup and the deltas not folded yet
+# what the report reads: each count plus its changes not folded yet, so that
+# a row is one combination of the dimensions, as the list shows it
 REPORT = f"""
-SELECT id, {COLUMNS}, events FROM {ROLLUP}
+WITH pending AS MATERIALIZED (
+    SELECT {KEY} AS key, min(id) AS id, {COLUMNS}, sum(events) AS events
+      FROM {DELTA} GROUP BY {COLUMNS}
+)
+SELECT r.id, {", ".join(f"r.{name}" for name, _t, _e in DIMS)},
+       r.events + COALESCE(p.events, 0) AS events
+  FROM {ROLLUP} r LEFT JOIN pending p ON p.key = r.key
+ WHERE r.events + COALESCE(p.events, 0) <> 0
  UNION ALL
-SELECT -id, {COLUMNS}, events FROM {DELTA}
+SELECT -p.id, {", ".join(f"p.{name}" for name, _t, _e in DIMS)}, p.events
+  FROM pending p
+ WHERE p.events <> 0 AND NOT EXISTS (SELECT 1 FROM {ROLLUP} r WHERE r.key = p.key)
 """
