@@ -4,8 +4,8 @@ Starts its own Odoo on a free port on the given database, logs in as admin
 over JSON-RPC, drives a headless Chromium over the Chrome DevTools Protocol and
 writes PNGs to the output folder: a lead's Score and Engagement tabs, the CRM
 pipeline, a funnel analysis and its what-if, a source quality analysis, the
-conversion model card, a tracking site, and page 1 of the funnel and source
-quality PDF reports.  Odoo and Chromium are stopped whatever happens; the
+conversion model card, a tracking site, the Engagement report, and page 1 of
+the funnel and source quality PDF reports.  Odoo and Chromium are stopped whatever happens; the
 errors seen (error dialogs, ERROR lines of Odoo's log) are printed at the end
 and make the exit status 1.
 
@@ -624,6 +624,16 @@ def site_shot(rpc, browser, out, settle):
     yield "tracking-site.png", True
 
 
+def engagement_shot(rpc, browser, out, settle):
+    # the Engagement report's pivot (event types by month)
+    browser.open(
+        "/odoo/action-prm_tracking.prm_engagement_report_action?view_type=pivot",
+        ".o_pivot_view .o_pivot table",
+    )
+    browser.shoot(out / "engagement.png", settle)
+    yield "engagement.png", True
+
+
 def take_all(rpc, browser, out, settle, tmp):
     """Take every screenshot; return (files written, problems seen)."""
     written, problems = [], []
@@ -634,6 +644,7 @@ def take_all(rpc, browser, out, settle, tmp):
         ("source quality", source_shots, True),
         ("model card", model_shot, False),
         ("tracking site", site_shot, False),
+        ("engagement", engagement_shot, False),
     )
     for label, step, with_tmp in steps:
         args = (rpc, browser, out, settle) + ((tmp,) if with_tmp else ())
