@@ -17,9 +17,9 @@ _logger = logging.getLogger(__name__)
 class PrmEngagementReport(models.Model):
     """Engagement events counted per day, type, source, site, owner, ...
 
-    The figures of the Engagement menu: read from counts kept per day (see
-    tools/engagement_rollup.py) instead of the events themselves, they stay
-    exact, and fast on millions of events."""
+    The figures of the Engagement menu, read from counts kept per day (see
+    tools/engagement_rollup.py) instead of from the events themselves: fast
+    on millions of events, and a new event counts at once."""
 
     _name = "prm.engagement.report"
     _description = "PRM Engagement Analysis"

@@ -8,7 +8,8 @@ combination of the dimensions below. Every change to the events is captured,
 in the same transaction, as signed counts in ``prm_engagement_delta``:
 
 - statement triggers on ``prm_event`` (one grouped INSERT per statement: a
-  batch of a thousand ingested events adds a few rows, never one per event);
+  batch of ingested events adds one row per combination it touches, a batch
+  of today's events on a few salespeople's leads a few rows);
 - row triggers on ``crm_lead`` when a lead changes owner or is deleted (the
   owner is a dimension: the salespeople's record rule filters on it).
 
@@ -87,6 +88,17 @@ def _insert_delta(select):
     return f"INSERT INTO {DELTA} ({COLUMNS}, events) {select};"
 
 
+def _move(rows, old, new, where):
+    """The deltas of `rows` (FROM clause) moving from the dimensions `old` to
+    `new`: -1 and +1 for each, summed, the combinations that cancel out left
+    out."""
+    return _insert_delta(
+        f"SELECT {D_COLUMNS}, sum(d.n) FROM {rows} "
+        f"CROSS JOIN LATERAL (VALUES ({old}, -1), ({new}, 1)) AS d ({COLUMNS}, n) "
+        f"WHERE {where} GROUP BY {GROUP} HAVING sum(d.n) <> 0"
+    )
+
+
 # events inserted, deleted or changed: one grouped INSERT per statement. The
 # events of a lead being deleted (its ON DELETE SET NULL) are left to the
 # lead's own trigger, which ran before and saw its owner.
@@ -105,15 +117,13 @@ BEGIN
             f"LEFT JOIN crm_lead l ON l.id = e.lead_id GROUP BY {GROUP}"
         )}
     ELSE
-        {_insert_delta(
-            f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_old_events o "
-            "JOIN prm_new_events w ON w.id = o.id "
+        {_move(
+            "prm_old_events o JOIN prm_new_events w ON w.id = o.id "
             "LEFT JOIN crm_lead lo ON lo.id = o.lead_id "
-            "LEFT JOIN crm_lead lw ON lw.id = w.lead_id "
-            f"CROSS JOIN LATERAL (VALUES ({dims('o', 'lo.user_id')}, -1), "
-            f"({dims('w', 'lw.user_id')}, 1)) AS d ({COLUMNS}, n) "
-            "WHERE o.lead_id IS NULL OR lo.id IS NOT NULL "
-            f"GROUP BY {GROUP} HAVING sum(d.n) <> 0"
+            "LEFT JOIN crm_lead lw ON lw.id = w.lead_id",
+            dims("o", "lo.user_id"),
+            dims("w", "lw.user_id"),
+            "o.lead_id IS NULL OR lo.id IS NOT NULL",
         )}
     END IF;
     RETURN NULL;
@@ -127,19 +137,19 @@ CREATE OR REPLACE FUNCTION prm_engagement_lead_changed() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        {_insert_delta(
-            f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_event e CROSS JOIN LATERAL "
-            f"(VALUES ({dims(owner='OLD.user_id')}, -1), "
-            f"({dims(owner='NULL::integer', has_lead='false')}, 1)) "
-            f"AS d ({COLUMNS}, n) WHERE e.lead_id = OLD.id GROUP BY {GROUP}"
+        {_move(
+            "prm_event e",
+            dims(owner="OLD.user_id"),
+            dims(owner="NULL::integer", has_lead="false"),
+            "e.lead_id = OLD.id",
         )}
         RETURN OLD;
     END IF;
-    {_insert_delta(
-        f"SELECT {D_COLUMNS}, sum(d.n) FROM prm_event e CROSS JOIN LATERAL "
-        f"(VALUES ({dims(owner='OLD.user_id')}, -1), "
-        f"({dims(owner='NEW.user_id')}, 1)) "
-        f"AS d ({COLUMNS}, n) WHERE e.lead_id = OLD.id GROUP BY {GROUP}"
+    {_move(
+        "prm_event e",
+        dims(owner="OLD.user_id"),
+        dims(owner="NEW.user_id"),
+        "e.lead_id = OLD.id",
     )}
     RETURN NULL;
 END $$;
