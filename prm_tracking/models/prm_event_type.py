@@ -44,9 +44,10 @@ class PrmEventType(models.Model):
     ]
 
     def _compute_event_count(self):
+        # from the Engagement report's counts, not millions of events
         counts = dict(
-            self.env["prm.event"]._read_group(
-                [("event_type_id", "in", self.ids)], ["event_type_id"], ["__count"]
+            self.env["prm.engagement.report"]._read_group(
+                [("event_type_id", "in", self.ids)], ["event_type_id"], ["events:sum"]
             )
         )
         for event_type in self:

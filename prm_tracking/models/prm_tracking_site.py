@@ -143,9 +143,11 @@ class PrmTrackingSite(models.Model):
         return PUBLIC_PREFIX + secrets.token_urlsafe(18)
 
     def _compute_event_count(self):
+        # from the Engagement report's counts (what the button opens), not by
+        # counting millions of events on each opening of the form
         counts = dict(
-            self.env["prm.event"]._read_group(
-                [("site_id", "in", self.ids)], ["site_id"], ["__count"]
+            self.env["prm.engagement.report"]._read_group(
+                [("site_id", "in", self.ids)], ["site_id"], ["events:sum"]
             )
         )
         for site in self:

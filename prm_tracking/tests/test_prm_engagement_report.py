@@ -190,6 +190,24 @@ class TestPrmEngagementReport(PrmCommon):
         self.assertEqual(self._total(self.salesman, domain), 2 + 3 + 4 + 5)
         self.assertEqual(self._total(self.sales_manager, domain), 2 + 3 + 4 + 5 + 6)
 
+    def test_site_and_type_counts_read_the_report(self):
+        """A site's and an event type's event counts (their forms) are the
+        report's: every event of theirs, bots included."""
+        site = self.env["prm.tracking.site"].create({"name": "Counted site"})
+        kind = self.env["prm.event.type"].create(
+            {"name": "Counted", "code": "counted", "channel": "web"}
+        )
+        self._events(self.lead, count=3, kind=kind)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE prm_event SET site_id = %s WHERE event_type_id = %s",
+            [site.id, kind.id],
+        )
+        self._events(count=2, kind=kind, is_bot=True)
+        self.env.invalidate_all()
+        self.assertEqual(site.event_count, 3)
+        self.assertEqual(kind.event_count, 5)
+
     def test_pivot_reads_per_type_and_month(self):
         """The pivot's own read (event type x month, the events measure) counts
         each event once, bots left out by the menu's default filter."""
