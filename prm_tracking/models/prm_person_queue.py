@@ -196,6 +196,9 @@ class PrmPersonQueue(models.Model):
             commit_cron_batch(self.env)
         leads, partners = self._sweep_linked_visitors()
         self.env["prm.event"]._recompute_metrics(leads, partners)
+        # the new events into the Engagement report's counts (read beside
+        # them until then: many pending changes slow the report down)
+        self.env["prm.engagement.report"]._prm_fold()
         self.invalidate_model()
         return done
 
