@@ -5,9 +5,9 @@ over JSON-RPC, drives a headless Chromium over the Chrome DevTools Protocol and
 writes PNGs to the output folder: a lead's Score and Engagement tabs, the CRM
 pipeline, a funnel analysis and its what-if, a source quality analysis, the
 conversion model card, a tracking site, the Engagement report, and page 1 of
-the funnel and source quality PDF reports.  Odoo and Chromium are stopped whatever happens; the
-errors seen (error dialogs, ERROR lines of Odoo's log) are printed at the end
-and make the exit status 1.
+the funnel and source quality PDF reports.  Odoo and Chromium are stopped
+whatever happens; the errors seen (error dialogs, ERROR lines of Odoo's log)
+are printed at the end and make the exit status 1.
 
 Run it with the project's virtualenv Python (it needs requests and
 websocket-client, both Odoo dependencies), on a database with demo data::
