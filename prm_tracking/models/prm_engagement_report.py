@@ -1,6 +1,7 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from datetime import timedelta
 
 from psycopg2 import errors
 
@@ -123,5 +124,14 @@ class PrmEngagementReport(models.Model):
     @api.model
     def _prm_rebuild(self):
         """Count every event again (the daily job; after loading events with
-        the triggers off)."""
-        return self._prm_locked(rollup.REBUILD) is not None
+        the triggers off). Met by a fold, it is tried again a minute later
+        rather than the next day."""
+        if self._prm_locked(rollup.REBUILD) is not None:
+            return True
+        _logger.info("PRM engagement: counting again in a minute (a fold ran)")
+        cron = self.env.ref(
+            "prm_tracking.ir_cron_prm_engagement_rebuild", raise_if_not_found=False
+        )
+        if cron:  # not during the install, before the jobs are loaded
+            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
+        return False

@@ -196,9 +196,14 @@ class PrmPersonQueue(models.Model):
             commit_cron_batch(self.env)
         leads, partners = self._sweep_linked_visitors()
         self.env["prm.event"]._recompute_metrics(leads, partners)
-        # the new events into the Engagement report's counts (read beside
-        # them until then: many pending changes slow the report down)
-        self.env["prm.engagement.report"]._prm_fold()
+        # the new events into the Engagement report's counts soon (read
+        # beside them until then: many pending changes slow the report down),
+        # in the fold's own job: its failure never undoes this one's work
+        fold = self.env.ref(
+            "prm_tracking.ir_cron_prm_engagement_fold", raise_if_not_found=False
+        )
+        if fold:
+            fold._trigger()
         self.invalidate_model()
         return done
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user, tagged
 
 from ..hooks import uninstall_hook
@@ -153,6 +154,19 @@ class TestPrmEngagementReport(PrmCommon):
         self.assertEqual(self._total(domain=domain), 7)
         self._assert_exact()
 
+    def test_rebuild_met_by_a_fold_comes_back_soon(self):
+        """A daily count that meets a fold running skips without failing and
+        asks its job to run again a minute later."""
+        self.assertTrue(self.Report._prm_fold())  # holds the lock until the end
+        with self.registry.cursor() as other:
+            elsewhere = api.Environment(other, SUPERUSER_ID, {})
+            cron = elsewhere.ref("prm_tracking.ir_cron_prm_engagement_rebuild")
+            self.assertFalse(elsewhere["prm.engagement.report"]._prm_rebuild())
+            self.assertTrue(
+                elsewhere["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+            )
+            other.rollback()
+
     def test_salesperson_sees_what_the_event_rules_allow(self):
         """A salesperson counts the events of their own and unassigned leads and
         those on no lead, never another's lead's; a PRM user without Sales
@@ -284,6 +298,9 @@ class TestPrmEngagementReport(PrmCommon):
                     self.Report._prm_fold()
             self._assert_exact()
             savepoint.rollback()
+        # the next example must not meet this one's records in the cache (a
+        # write of a cached value would skip its UPDATE)
+        self.env.invalidate_all()
 
     def test_uninstall_drops_triggers_and_tables(self):
         """The uninstall hook leaves no trigger on crm_lead or prm_event, and
