@@ -1,6 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 LOADER = """
     const base = window.location.origin;
@@ -125,4 +125,40 @@ class TestPrmTrackerBrowser(HttpCase):
             f"/odoo/action-prm_tracking.prm_tracking_site_action/{self.site.id}",
             "prm_tracking_snippet_tour",
             login="admin",
+        )
+
+    def test_engagement_report_on_screen(self):
+        """The Engagement menu draws its graph and pivot; a salesperson's pivot
+        counts their lead's events and not another salesperson's."""
+        salesman = new_test_user(
+            self.env, login="prm_tour_sales", groups="sales_team.group_sale_salesman"
+        )
+        other = new_test_user(
+            self.env, login="prm_tour_other", groups="sales_team.group_sale_salesman"
+        )
+        Lead = self.env["crm.lead"]
+        own = Lead.create({"name": "Tour own", "user_id": salesman.id})
+        theirs = Lead.create({"name": "Tour theirs", "user_id": other.id})
+        self.env["prm.event"].create(
+            [
+                {
+                    "event_type_id": self.env.ref(
+                        "prm_tracking.prm_event_type_page_view"
+                    ).id,
+                    "lead_id": own.id,
+                    "origin": "import",
+                },
+                {
+                    "event_type_id": self.env.ref(
+                        "prm_tracking.prm_event_type_email_open"
+                    ).id,
+                    "lead_id": theirs.id,
+                    "origin": "import",
+                },
+            ]
+        )
+        url = "/odoo/action-prm_tracking.prm_engagement_report_action"
+        self.start_tour(url, "prm_engagement_report_manager_tour", login="admin")
+        self.start_tour(
+            url, "prm_engagement_report_salesman_tour", login=salesman.login
         )
