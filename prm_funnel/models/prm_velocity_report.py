@@ -2,10 +2,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 
-from psycopg2 import errors
-
 from odoo import api, fields, models
 from odoo.tools import SQL
+
+from odoo.addons.prm_tracking.tools.locks import run_unless_superseded, try_lock
 
 _logger = logging.getLogger(__name__)
 
@@ -227,10 +227,7 @@ class PrmVelocityReport(models.Model):
         failed restore) is built again."""
         cr = self.env.cr
         self.env.flush_all()
-        cr.execute(
-            "SELECT pg_try_advisory_xact_lock(hashtext(%s))", [f"prm:{SNAPSHOT}"]
-        )
-        if not cr.fetchone()[0]:
+        if not try_lock(cr, f"prm:{SNAPSHOT}"):
             return False
         cr.execute(
             "SELECT relispopulated FROM pg_class WHERE relname = %s AND relkind = 'm'",
@@ -246,10 +243,7 @@ class PrmVelocityReport(models.Model):
                 else "REFRESH MATERIALIZED VIEW %s",
                 SQL.identifier(SNAPSHOT),
             )
-            try:
-                with cr.savepoint(flush=False):
-                    cr.execute(refresh, log_exceptions=False)
-            except errors.SerializationFailure:
+            if run_unless_superseded(cr, refresh) is None:
                 _logger.info("PRM velocity: a concurrent refresh stored newer figures")
                 return False
         self.invalidate_model()

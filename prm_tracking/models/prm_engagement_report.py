@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import engagement_rollup as rollup
+from ..tools.locks import run_unless_superseded, try_lock
 from .prm_event import ORIGINS
 from .prm_event_type import CHANNELS
 
@@ -89,16 +90,14 @@ class PrmEngagementReport(models.Model):
         counts (the next run does the work)."""
         cr = self.env.cr
         self.env.flush_all()
-        cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [rollup.LOCK])
-        if not cr.fetchone()[0]:
+        if not try_lock(cr, rollup.LOCK):
             return None
-        try:
-            with cr.savepoint(flush=False):
-                cr.execute(statement, log_exceptions=False)
-                rows = cr.fetchall() if cr.description else []
-        except (errors.SerializationFailure, errors.UniqueViolation):
-            # our snapshot predates a fold or rebuild that committed just
-            # before we took the lock
+        # our snapshot may predate a fold or rebuild that committed just
+        # before we took the lock
+        rows = run_unless_superseded(
+            cr, statement, (errors.SerializationFailure, errors.UniqueViolation)
+        )
+        if rows is None:
             _logger.info("PRM engagement: a concurrent fold stored newer counts")
             return None
         self.invalidate_model()

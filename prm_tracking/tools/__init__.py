@@ -2,4 +2,5 @@ from . import cron
 from . import engagement_rollup
 from . import event_rows
 from . import indexes
+from . import locks
 from . import privacy
