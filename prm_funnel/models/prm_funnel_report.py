@@ -16,6 +16,15 @@ class PrmFunnelReport(models.Model):
     _auto = False
     _order = "date_enter desc"
     _rec_name = "stage_id"
+    # "won now" is stored on the stays by a trigger on the lead's flush
+    _depends = {
+        "prm.stage.history": [
+            "lead_id", "stage_id", "previous_stage_id", "exit_kind", "date_enter",
+            "date_exit", "lead_create_date", "user_id", "team_id", "source_id",
+            "medium_id", "campaign_id", "company_id", "duration_days",
+        ],
+        "crm.lead": ["active", "probability"],
+    }  # fmt: skip
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     stage_id = fields.Many2one("crm.stage", readonly=True)
@@ -81,12 +90,10 @@ class PrmFunnelReport(models.Model):
                    h.duration_days,
                    CASE WHEN h.exit_kind IN ('advanced', 'won') THEN 100.0
                         ELSE 0.0 END AS advance_rate,
-                   CASE WHEN l.active AND l.probability = 100 THEN 100.0
-                        ELSE 0.0 END AS won_rate,
+                   CASE WHEN h.lead_won THEN 100.0 ELSE 0.0 END AS won_rate,
                    CASE WHEN h.exit_kind = 'lost' THEN 100.0 ELSE 0.0 END AS drop_rate
               FROM prm_stage_history h
               JOIN crm_stage s ON s.id = h.stage_id
-         LEFT JOIN crm_lead l ON l.id = h.lead_id
              WHERE NOT COALESCE(s.is_won, false)
             """
         )

@@ -3,6 +3,8 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..tools import lead_facts
+
 
 class PrmSourceReport(models.Model):
     """Source quality, one row per lead: what became of the leads each UTM
@@ -17,6 +19,8 @@ class PrmSourceReport(models.Model):
     _auto = False
     _order = "create_date desc"
     _rec_name = "lead_id"
+    # the value added per lead is kept by triggers on the stays' flush
+    _depends = {"prm.stage.history": ["lead_id", "value_delta", "is_initial"]}
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     create_date = fields.Datetime(string="Created on", readonly=True)
@@ -126,11 +130,7 @@ class PrmSourceReport(models.Model):
                   FROM prm_qualification_entry
               GROUP BY lead_id
               ) q ON q.lead_id = l.id
-         LEFT JOIN (
-                SELECT lead_id, sum(value_delta) AS value_added
-                  FROM prm_stage_history
-                 WHERE NOT is_initial AND value_delta > 0
-              GROUP BY lead_id
-              ) v ON v.lead_id = l.id
-            """
+         LEFT JOIN %(values)s v ON v.lead_id = l.id
+            """,
+            values=SQL.identifier(lead_facts.VALUE_TABLE),
         )

@@ -18,6 +18,7 @@ from ..engine.history import (
     rebuild,
     to_second,
 )
+from ..tools import lead_facts
 
 _logger = logging.getLogger(__name__)
 
@@ -100,6 +101,12 @@ class PrmStageHistory(models.Model):
     medium_id = fields.Many2one("utm.medium", ondelete="set null")
     campaign_id = fields.Many2one("utm.campaign", ondelete="set null")
     lead_create_date = fields.Datetime(string="Lead created on")
+    lead_won = fields.Boolean(
+        string="Lead won now",
+        readonly=True,
+        help="The lead is won now (kept by database triggers, see "
+        "tools/lead_facts.py).",
+    )
     company_id = fields.Many2one("res.company", index=True)
     currency_id = fields.Many2one(related="company_id.currency_id")
 
@@ -668,7 +675,24 @@ class PrmStageHistory(models.Model):
         # the weighted pipeline of the velocity figures comes from these values
         self.env["prm.velocity.report"]._prm_refresh()
 
+    def init(self):
+        cr = self.env.cr
+        cr.execute("SELECT to_regclass(%s)", [lead_facts.VALUE_TABLE])
+        new = cr.fetchone()[0] is None
+        cr.execute(lead_facts.create_sql())
+        if new:  # install, or update from a version without them
+            self._prm_sync_lead_facts()
+
+    @api.model
+    def _prm_sync_lead_facts(self):
+        """The stored facts of the leads (won now, value added) computed
+        again from scratch; the triggers keep them otherwise."""
+        self.env.flush_all()
+        self.env.cr.execute(lead_facts.sync_sql())
+        self.invalidate_model(["lead_won"])
+
     @api.model
     def _cron_prm_refresh(self):
         """Daily: learn the stage win rates again and revalue the history."""
+        self._prm_sync_lead_facts()
         self.env["prm.stage.win.rate"]._prm_refresh()

@@ -3,6 +3,8 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
+from ..tools import lead_facts
+
 
 class PrmValueReport(models.Model):
     """Valued progression: what each source, medium and campaign brought in
@@ -56,8 +58,7 @@ class PrmValueReport(models.Model):
                    h.company_id,
                    h.is_initial::int AS leads,
                    CASE WHEN h.is_initial THEN h.value ELSE 0 END AS initial_value,
-                   CASE WHEN NOT h.is_initial AND h.value_delta > 0
-                        THEN h.value_delta ELSE 0 END AS value_added,
+                   %(value_added)s AS value_added,
                    CASE WHEN NOT h.is_initial AND h.value_delta < 0
                         THEN -h.value_delta ELSE 0 END
                    + CASE WHEN h.exit_kind IN ('lost', 'merged')
@@ -69,5 +70,6 @@ class PrmValueReport(models.Model):
                         THEN h.expected_revenue ELSE 0 END AS won_revenue
               FROM prm_stage_history h
               JOIN crm_stage s ON s.id = h.stage_id
-            """
+            """,
+            value_added=SQL(lead_facts.STAY_VALUE_ADDED.format(h="h")),
         )

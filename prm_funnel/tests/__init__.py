@@ -1,5 +1,6 @@
 from . import test_prm_acquisition_cost
 from . import test_prm_stage_history
+from . import test_prm_lead_facts
 from . import test_prm_funnel_reports
 from . import test_prm_source_quality
 from . import test_prm_funnel_tour

@@ -1,0 +1,158 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Facts about each lead kept beside its stage history for the reports.
+
+On a million leads, the Funnel report joined every stay to its lead on each
+call (for "won now"), and the Source Quality report summed the whole stage
+history (for "value added"). Both facts are now stored:
+
+- ``prm_stage_history.lead_won``: the stay's lead is won now (active, at
+  100 %);
+- ``prm_lead_value_added``: per lead, the rises of value of its stage moves.
+
+Triggers keep them in the transaction that changes a lead or its stays:
+
+- a row trigger on the stays, before INSERT or a change of lead (a merge),
+  sets ``lead_won`` from the lead;
+- a row trigger on ``crm_lead``, when a lead becomes won or stops being won,
+  sets ``lead_won`` on its stays;
+- statement triggers on the stays (INSERT, DELETE, UPDATE) compute the value
+  added again, from all their stays, of the leads whose stays came, went or
+  changed lead, value change or first-stay flag.
+
+:func:`sync_sql` recomputes both from scratch and writes only what differs;
+installing or updating the module and the daily refresh of the history run
+it (a safety net for data loaded with the triggers off).
+"""
+
+from odoo.tools import SQL
+
+VALUE_TABLE = "prm_lead_value_added"
+
+# a lead's row {l} is won now
+WON = "COALESCE({l}.active AND {l}.probability = 100, false)"
+# a stay {h}'s share of its lead's value added: rises of value, the first
+# stay (the initial value) left out; the Valued Progression report sums it too
+STAY_VALUE_ADDED = (
+    "CASE WHEN NOT {h}.is_initial AND {h}.value_delta > 0 "
+    "THEN {h}.value_delta ELSE 0 END"
+)
+
+
+def _value_upsert(leads):
+    """Store the value added of the leads selected by `leads` (a FROM item
+    with a ``lead_id`` column), computed from all their stays."""
+    return f"""
+    INSERT INTO {VALUE_TABLE} AS v (lead_id, value_added)
+    SELECT t.lead_id, COALESCE(sum({STAY_VALUE_ADDED.format(h="h")}), 0)
+      FROM (SELECT DISTINCT lead_id FROM {leads} WHERE lead_id IS NOT NULL) t
+      LEFT JOIN prm_stage_history h ON h.lead_id = t.lead_id
+  GROUP BY t.lead_id
+        ON CONFLICT (lead_id) DO UPDATE SET value_added = EXCLUDED.value_added
+     WHERE v.value_added IS DISTINCT FROM EXCLUDED.value_added;
+    """
+
+
+FUNCTIONS = f"""
+CREATE OR REPLACE FUNCTION prm_stay_lead_won() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    NEW.lead_won := COALESCE(
+        (SELECT {WON.format(l="l")} FROM crm_lead l WHERE l.id = NEW.lead_id), false);
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION prm_lead_won_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    UPDATE prm_stage_history SET lead_won = {WON.format(l="NEW")}
+     WHERE lead_id = NEW.id AND lead_won IS DISTINCT FROM {WON.format(l="NEW")};
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION prm_stays_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {_value_upsert("prm_new_stays")}
+    ELSIF TG_OP = 'DELETE' THEN
+        {_value_upsert("prm_old_stays")}
+    ELSE
+        {_value_upsert(
+            "(SELECT unnest(ARRAY[o.lead_id, n.lead_id]) AS lead_id "
+            "FROM prm_old_stays o JOIN prm_new_stays n ON n.id = o.id "
+            "WHERE (o.lead_id, o.value_delta, o.is_initial) "
+            "IS DISTINCT FROM (n.lead_id, n.value_delta, n.is_initial)) AS touched"
+        )}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+TRIGGERS = f"""
+DROP TRIGGER IF EXISTS prm_stay_lead_won ON prm_stage_history;
+CREATE TRIGGER prm_stay_lead_won BEFORE INSERT OR UPDATE OF lead_id
+    ON prm_stage_history FOR EACH ROW EXECUTE FUNCTION prm_stay_lead_won();
+DROP TRIGGER IF EXISTS prm_lead_won ON crm_lead;
+CREATE TRIGGER prm_lead_won AFTER UPDATE OF active, probability ON crm_lead
+    FOR EACH ROW WHEN ({WON.format(l="OLD")} IS DISTINCT FROM {WON.format(l="NEW")})
+    EXECUTE FUNCTION prm_lead_won_changed();
+DROP TRIGGER IF EXISTS prm_stays_insert ON prm_stage_history;
+CREATE TRIGGER prm_stays_insert AFTER INSERT ON prm_stage_history
+    REFERENCING NEW TABLE AS prm_new_stays
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
+DROP TRIGGER IF EXISTS prm_stays_update ON prm_stage_history;
+CREATE TRIGGER prm_stays_update AFTER UPDATE ON prm_stage_history
+    REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
+DROP TRIGGER IF EXISTS prm_stays_delete ON prm_stage_history;
+CREATE TRIGGER prm_stays_delete AFTER DELETE ON prm_stage_history
+    REFERENCING OLD TABLE AS prm_old_stays
+    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
+"""
+
+
+def create_sql():
+    """The value table, the functions and the triggers (idempotent). The
+    value table has no foreign key: a lead's deletion deletes its stays,
+    whose trigger must not insert rows pointing at it; rows of deleted leads
+    are never read (the report starts from the leads) and :func:`sync_sql`
+    removes them."""
+    return SQL(
+        f"""
+        CREATE TABLE IF NOT EXISTS {VALUE_TABLE} (
+            lead_id integer PRIMARY KEY, value_added numeric NOT NULL);
+        {FUNCTIONS}
+        {TRIGGERS}
+        """
+    )
+
+
+def sync_sql():
+    """Both facts computed again for every lead; only what differs is
+    written."""
+    return SQL(
+        f"""
+        UPDATE prm_stage_history h SET lead_won = {WON.format(l="l")}
+          FROM crm_lead l
+         WHERE l.id = h.lead_id AND h.lead_won IS DISTINCT FROM {WON.format(l="l")};
+        UPDATE prm_stage_history SET lead_won = false
+         WHERE lead_id IS NULL AND lead_won IS DISTINCT FROM false;
+        DELETE FROM {VALUE_TABLE} v
+         WHERE NOT EXISTS (SELECT 1 FROM crm_lead l WHERE l.id = v.lead_id);
+        {_value_upsert("(SELECT id AS lead_id FROM crm_lead) AS leads")}
+        """
+    )
+
+
+DROP = f"""
+DROP TRIGGER IF EXISTS prm_lead_won ON crm_lead;
+DROP TRIGGER IF EXISTS prm_stay_lead_won ON prm_stage_history;
+DROP TRIGGER IF EXISTS prm_stays_insert ON prm_stage_history;
+DROP TRIGGER IF EXISTS prm_stays_update ON prm_stage_history;
+DROP TRIGGER IF EXISTS prm_stays_delete ON prm_stage_history;
+DROP FUNCTION IF EXISTS prm_stay_lead_won();
+DROP FUNCTION IF EXISTS prm_lead_won_changed();
+DROP FUNCTION IF EXISTS prm_stays_changed();
+DROP TABLE IF EXISTS {VALUE_TABLE};
+"""
