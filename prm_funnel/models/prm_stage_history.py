@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 from odoo import api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, sql
 
 from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
 
@@ -675,6 +675,23 @@ class PrmStageHistory(models.Model):
         # the weighted pipeline of the velocity figures comes from these values
         self.env["prm.velocity.report"]._prm_refresh()
 
+    def _auto_init(self):
+        # "won now" added to an existing history: with a constant default,
+        # PostgreSQL records it in the catalogue instead of writing every row
+        # (Odoo would leave it NULL and the first sync would rewrite them all)
+        cr = self.env.cr
+        if sql.table_exists(cr, self._table) and not sql.column_exists(
+            cr, self._table, "lead_won"
+        ):
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %(t)s ADD COLUMN lead_won boolean DEFAULT false;"
+                    "ALTER TABLE %(t)s ALTER COLUMN lead_won DROP DEFAULT",
+                    t=SQL.identifier(self._table),
+                )
+            )
+        return super()._auto_init()
+
     def init(self):
         cr = self.env.cr
         cr.execute("SELECT to_regclass(%s)", [lead_facts.VALUE_TABLE])
@@ -695,4 +712,5 @@ class PrmStageHistory(models.Model):
     def _cron_prm_refresh(self):
         """Daily: learn the stage win rates again and revalue the history."""
         self._prm_sync_lead_facts()
+        commit_cron_batch(self.env)  # a failure of the rest keeps this part
         self.env["prm.stage.win.rate"]._prm_refresh()

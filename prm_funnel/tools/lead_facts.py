@@ -41,16 +41,28 @@ STAY_VALUE_ADDED = (
 
 def _value_upsert(leads):
     """Store the value added of the leads selected by `leads` (a FROM item
-    with a ``lead_id`` column), computed from all their stays."""
+    with a ``lead_id`` column), computed from all their stays.
+
+    The row is written even when its value is unchanged: each lead's row is
+    the point where transactions changing its facts meet (see FUNCTIONS),
+    and rows are written in lead order, so two statements never wait on each
+    other's rows crosswise."""
     return f"""
     INSERT INTO {VALUE_TABLE} AS v (lead_id, value_added)
     SELECT t.lead_id, COALESCE(sum({STAY_VALUE_ADDED.format(h="h")}), 0)
       FROM (SELECT DISTINCT lead_id FROM {leads} WHERE lead_id IS NOT NULL) t
       LEFT JOIN prm_stage_history h ON h.lead_id = t.lead_id
   GROUP BY t.lead_id
-        ON CONFLICT (lead_id) DO UPDATE SET value_added = EXCLUDED.value_added
-     WHERE v.value_added IS DISTINCT FROM EXCLUDED.value_added;
+  ORDER BY t.lead_id
+        ON CONFLICT (lead_id) DO UPDATE SET value_added = EXCLUDED.value_added;
     """
+
+
+# A stay inserted by a transaction that does not write its lead (the
+# backfill job) while another one wins or reopens that lead: each reads the
+# other's side as it was (REPEATABLE READ), so the new stay would keep the
+# old "won now". Both write the lead's value row, so the one that commits
+# second fails to serialize and Odoo runs it again.
 
 
 FUNCTIONS = f"""
@@ -67,6 +79,8 @@ LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE prm_stage_history SET lead_won = {WON.format(l="NEW")}
      WHERE lead_id = NEW.id AND lead_won IS DISTINCT FROM {WON.format(l="NEW")};
+    INSERT INTO {VALUE_TABLE} AS v (lead_id, value_added) VALUES (NEW.id, 0)
+        ON CONFLICT (lead_id) DO UPDATE SET value_added = v.value_added;
     RETURN NULL;
 END $$;
 
@@ -156,6 +170,7 @@ def sync_sql():
         SELECT f.lead_id, f.value_added
           FROM fresh f LEFT JOIN {VALUE_TABLE} o ON o.lead_id = f.lead_id
          WHERE o.value_added IS DISTINCT FROM f.value_added
+      ORDER BY f.lead_id
             ON CONFLICT (lead_id) DO UPDATE SET value_added = EXCLUDED.value_added;
         """
     )
