@@ -558,14 +558,15 @@ def _purge(cfg, db):
         conn = psycopg2.connect(dbname=db)
         conn.autocommit = True
         cur = conn.cursor()
-        n = 0
+        n, run = 0, int(time.time())  # ids of this run's own (a reused database
+        # keeps the previous run's)
         while not stop.is_set():
             began = time.perf_counter()
             cur.execute(
                 "INSERT INTO prm_event (event_type_id, occurred_at, lead_id, "
                 "origin, external_id, is_bot, company_id) "
                 "VALUES (%s, now(), %s, 'import', %s, false, 1)",
-                (kind, lead, f"purge-writer-{n}"),
+                (kind, lead, f"purge-writer-{run}-{n}"),
             )
             inserts.append(time.perf_counter() - began)
             n += 1
