@@ -10,6 +10,8 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
 
+from ..engine.idsets import as_range
+
 GRADES = [(g, g) for g in "ABCDEF"]
 QUALIFICATION = [
     ("new", "New"),
@@ -22,7 +24,6 @@ QUALIFICATION = [
 OPEN_STATES = ("new", "nurturing")  # rules may still move these leads
 
 RESCORE_BATCH = 50000  # leads scored per statement in the full recompute
-RANGE_FROM = 1000  # id sets this large are read as a range, then filtered
 SCORE_FIELDS = [
     "prm_fit_score",
     "prm_engagement_score",
@@ -67,11 +68,11 @@ def pg_array(values, kind="int"):
 
 
 def ids_condition(column, ids):
-    """SQL condition ``column IN ids``.  A large set is read as its id range
-    (one sequential or range scan) and filtered by a hashed ``= ANY``, which
-    is much cheaper than thousands of index look-ups."""
+    """SQL condition ``column IN ids``.  A large, dense set is read as its id
+    range (one sequential or range scan) and filtered by a hashed ``= ANY``,
+    which is much cheaper than thousands of index look-ups."""
     ids = sorted(ids)
-    if len(ids) < RANGE_FROM:
+    if not as_range(ids):
         return SQL("%s = ANY(%s)", column, pg_array(ids))
     return SQL(
         "%s BETWEEN %s AND %s AND %s = ANY(%s)",
@@ -85,9 +86,9 @@ def ids_condition(column, ids):
 
 def ids_domain(ids):
     """Odoo domain of records among ``ids`` (see :func:`ids_condition`); for a
-    large set the caller keeps only results in ``ids``."""
+    large, dense set the caller keeps only results in ``ids``."""
     ids = sorted(ids)
-    if len(ids) < RANGE_FROM:
+    if not as_range(ids):
         return [("id", "in", ids)]
     return [("id", ">=", ids[0]), ("id", "<=", ids[-1])]
 

@@ -194,3 +194,14 @@ def test_binary_copy_parser():
         )
     with pytest.raises(ValueError):
         pgcopy.parse_binary_copy(b"not a copy", cols)
+
+
+def test_id_sets_read_as_range_only_when_dense():
+    """A large id set is read as its range only when it fills a quarter of
+    it; the docstring's examples hold."""
+    idsets = importlib.import_module(engine.__name__ + ".idsets")
+    assert doctest.testmod(idsets).failed == 0
+    batch = list(range(10_000, 60_000))  # a daily rescore batch
+    assert idsets.as_range(batch)
+    queue = sorted(random.Random(3).sample(range(1, 1_000_000), 2000))
+    assert not idsets.as_range(queue)  # spread over a million leads
