@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, sql
 
 from odoo.addons.prm_tracking.tools.cron import commit_cron_batch
+from odoo.addons.prm_tracking.tools.schema import create_new
 
 from ..engine.history import (
     Change,
@@ -693,11 +694,7 @@ class PrmStageHistory(models.Model):
         return super()._auto_init()
 
     def init(self):
-        cr = self.env.cr
-        cr.execute("SELECT to_regclass(%s)", [lead_facts.VALUE_TABLE])
-        new = cr.fetchone()[0] is None
-        cr.execute(lead_facts.create_sql())
-        if new:  # install, or update from a version without them
+        if create_new(self.env.cr, lead_facts.VALUE_TABLE, lead_facts.create_sql()):
             self._prm_sync_lead_facts()
 
     @api.model

@@ -27,6 +27,8 @@ it (a safety net for data loaded with the triggers off).
 
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+
 VALUE_TABLE = "prm_lead_value_added"
 
 # a lead's row {l} is won now
@@ -103,27 +105,22 @@ BEGIN
 END $$;
 """
 
-TRIGGERS = f"""
-DROP TRIGGER IF EXISTS prm_stay_lead_won ON prm_stage_history;
-CREATE TRIGGER prm_stay_lead_won BEFORE INSERT OR UPDATE OF lead_id
-    ON prm_stage_history FOR EACH ROW EXECUTE FUNCTION prm_stay_lead_won();
-DROP TRIGGER IF EXISTS prm_lead_won ON crm_lead;
-CREATE TRIGGER prm_lead_won AFTER UPDATE OF active, probability ON crm_lead
-    FOR EACH ROW WHEN ({WON.format(l="OLD")} IS DISTINCT FROM {WON.format(l="NEW")})
-    EXECUTE FUNCTION prm_lead_won_changed();
-DROP TRIGGER IF EXISTS prm_stays_insert ON prm_stage_history;
-CREATE TRIGGER prm_stays_insert AFTER INSERT ON prm_stage_history
-    REFERENCING NEW TABLE AS prm_new_stays
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
-DROP TRIGGER IF EXISTS prm_stays_update ON prm_stage_history;
-CREATE TRIGGER prm_stays_update AFTER UPDATE ON prm_stage_history
-    REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
-DROP TRIGGER IF EXISTS prm_stays_delete ON prm_stage_history;
-CREATE TRIGGER prm_stays_delete AFTER DELETE ON prm_stage_history
-    REFERENCING OLD TABLE AS prm_old_stays
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed();
-"""
+TRIGGERS = (
+    ("prm_stay_lead_won", "prm_stage_history", "BEFORE INSERT OR UPDATE OF lead_id",
+     "FOR EACH ROW EXECUTE FUNCTION prm_stay_lead_won()"),
+    ("prm_lead_won", "crm_lead", "AFTER UPDATE OF active, probability",
+     f"FOR EACH ROW WHEN ({WON.format(l='OLD')} IS DISTINCT FROM "
+     f"{WON.format(l='NEW')}) EXECUTE FUNCTION prm_lead_won_changed()"),
+    ("prm_stays_insert", "prm_stage_history", "AFTER INSERT",
+     "REFERENCING NEW TABLE AS prm_new_stays "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
+    ("prm_stays_update", "prm_stage_history", "AFTER UPDATE",
+     "REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
+    ("prm_stays_delete", "prm_stage_history", "AFTER DELETE",
+     "REFERENCING OLD TABLE AS prm_old_stays "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
+)  # fmt: skip
 
 
 def create_sql():
@@ -137,7 +134,7 @@ def create_sql():
         CREATE TABLE IF NOT EXISTS {VALUE_TABLE} (
             lead_id integer PRIMARY KEY, value_added numeric NOT NULL);
         {FUNCTIONS}
-        {TRIGGERS}
+        {triggers_sql(TRIGGERS)}
         """
     )
 
@@ -177,11 +174,7 @@ def sync_sql():
 
 
 DROP = f"""
-DROP TRIGGER IF EXISTS prm_lead_won ON crm_lead;
-DROP TRIGGER IF EXISTS prm_stay_lead_won ON prm_stage_history;
-DROP TRIGGER IF EXISTS prm_stays_insert ON prm_stage_history;
-DROP TRIGGER IF EXISTS prm_stays_update ON prm_stage_history;
-DROP TRIGGER IF EXISTS prm_stays_delete ON prm_stage_history;
+{drop_triggers_sql(TRIGGERS)}
 DROP FUNCTION IF EXISTS prm_stay_lead_won();
 DROP FUNCTION IF EXISTS prm_lead_won_changed();
 DROP FUNCTION IF EXISTS prm_stays_changed();

@@ -10,6 +10,7 @@ from odoo.tools import SQL
 
 from ..tools import engagement_rollup as rollup
 from ..tools.locks import run_unless_superseded, try_lock
+from ..tools.schema import create_new
 from .prm_event import ORIGINS
 from .prm_event_type import CHANNELS
 
@@ -72,11 +73,7 @@ class PrmEngagementReport(models.Model):
     events = fields.Integer(readonly=True, aggregator="sum")
 
     def init(self):
-        cr = self.env.cr
-        cr.execute("SELECT to_regclass(%s)", [rollup.ROLLUP])
-        new = cr.fetchone()[0] is None
-        cr.execute(rollup.create_sql())
-        if new:  # install, or update from a version without it
+        if create_new(self.env.cr, rollup.ROLLUP, rollup.create_sql()):
             self._prm_rebuild()
 
     @property

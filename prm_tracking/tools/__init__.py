@@ -4,3 +4,4 @@ from . import event_rows
 from . import indexes
 from . import locks
 from . import privacy
+from . import schema

@@ -29,6 +29,8 @@ the delete case, one count is short and another over).
 
 from odoo.tools import SQL
 
+from .schema import drop_triggers_sql, triggers_sql
+
 ROLLUP = "prm_engagement_rollup"
 DELTA = "prm_engagement_delta"
 LOCK = "prm:prm_engagement_rollup"
@@ -159,34 +161,25 @@ BEGIN
 END $$;
 """
 
-TRIGGERS = """
-DROP TRIGGER IF EXISTS prm_engagement_event_insert ON prm_event;
-CREATE TRIGGER prm_engagement_event_insert AFTER INSERT ON prm_event
-    REFERENCING NEW TABLE AS prm_new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
-DROP TRIGGER IF EXISTS prm_engagement_event_update ON prm_event;
-CREATE TRIGGER prm_engagement_event_update AFTER UPDATE ON prm_event
-    REFERENCING OLD TABLE AS prm_old_events NEW TABLE AS prm_new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
-DROP TRIGGER IF EXISTS prm_engagement_event_delete ON prm_event;
-CREATE TRIGGER prm_engagement_event_delete AFTER DELETE ON prm_event
-    REFERENCING OLD TABLE AS prm_old_events
-    FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed();
-DROP TRIGGER IF EXISTS prm_engagement_lead_owner ON crm_lead;
-CREATE TRIGGER prm_engagement_lead_owner AFTER UPDATE OF user_id ON crm_lead
-    FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id)
-    EXECUTE FUNCTION prm_engagement_lead_changed();
-DROP TRIGGER IF EXISTS prm_engagement_lead_delete ON crm_lead;
-CREATE TRIGGER prm_engagement_lead_delete BEFORE DELETE ON crm_lead
-    FOR EACH ROW EXECUTE FUNCTION prm_engagement_lead_changed();
-"""
+TRIGGERS = (
+    ("prm_engagement_event_insert", "prm_event", "AFTER INSERT",
+     "REFERENCING NEW TABLE AS prm_new_events "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
+    ("prm_engagement_event_update", "prm_event", "AFTER UPDATE",
+     "REFERENCING OLD TABLE AS prm_old_events NEW TABLE AS prm_new_events "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
+    ("prm_engagement_event_delete", "prm_event", "AFTER DELETE",
+     "REFERENCING OLD TABLE AS prm_old_events "
+     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
+    ("prm_engagement_lead_owner", "crm_lead", "AFTER UPDATE OF user_id",
+     "FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) "
+     "EXECUTE FUNCTION prm_engagement_lead_changed()"),
+    ("prm_engagement_lead_delete", "crm_lead", "BEFORE DELETE",
+     "FOR EACH ROW EXECUTE FUNCTION prm_engagement_lead_changed()"),
+)  # fmt: skip
 
 DROP = f"""
-DROP TRIGGER IF EXISTS prm_engagement_event_insert ON prm_event;
-DROP TRIGGER IF EXISTS prm_engagement_event_update ON prm_event;
-DROP TRIGGER IF EXISTS prm_engagement_event_delete ON prm_event;
-DROP TRIGGER IF EXISTS prm_engagement_lead_owner ON crm_lead;
-DROP TRIGGER IF EXISTS prm_engagement_lead_delete ON crm_lead;
+{drop_triggers_sql(TRIGGERS)}
 DROP FUNCTION IF EXISTS prm_engagement_event_changed();
 DROP FUNCTION IF EXISTS prm_engagement_lead_changed();
 DROP TABLE IF EXISTS {ROLLUP};
@@ -208,7 +201,7 @@ def create_sql():
             id bigserial PRIMARY KEY, {columns}, events integer NOT NULL);
         {EVENT_FUNCTION}
         {LEAD_FUNCTION}
-        {TRIGGERS}
+        {triggers_sql(TRIGGERS)}
         """
     )
 

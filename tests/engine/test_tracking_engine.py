@@ -101,3 +101,24 @@ def test_doctests():
         __import__("prm_tracking_engine.ratelimit", fromlist=["x"]),
     ):
         assert doctest.testmod(module).failed == 0
+
+
+def test_trigger_sql_helpers():
+    """The trigger DDL helpers shared by the Engagement counts and the lead
+    facts drop each trigger before creating it again; their examples hold."""
+    import importlib.util
+
+    from conftest import REPO
+
+    path = REPO / "prm_tracking" / "tools" / "schema.py"
+    spec = importlib.util.spec_from_file_location("prm_tracking_schema", path)
+    schema = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(schema)
+    assert doctest.testmod(schema).failed == 0
+    sql = schema.triggers_sql([("a", "t", "AFTER DELETE", "X"), ("b", "u", "E", "Y")])
+    assert sql.splitlines() == [
+        "DROP TRIGGER IF EXISTS a ON t;",
+        "CREATE TRIGGER a AFTER DELETE ON t X;",
+        "DROP TRIGGER IF EXISTS b ON u;",
+        "CREATE TRIGGER b E ON u Y;",
+    ]
