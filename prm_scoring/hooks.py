@@ -15,6 +15,8 @@ setting is kept; uninstalling restores PostgreSQL's default.
 
 from odoo.tools import SQL
 
+from .tools import decision_facts
+
 LEAD_FILLFACTOR = 50
 OPTION = f"fillfactor={LEAD_FILLFACTOR}"
 
@@ -43,6 +45,9 @@ def post_init_hook(env):
 
 
 def uninstall_hook(env):
-    """Give crm_lead back PostgreSQL's default, if PRM set the fillfactor."""
+    """Give crm_lead back PostgreSQL's default, if PRM set the fillfactor;
+    drop the triggers that keep the qualification moves' facts (one is on
+    crm_lead)."""
+    env.cr.execute(decision_facts.DROP)
     if OPTION in _lead_table_options(env.cr):
         env.cr.execute(SQL("ALTER TABLE crm_lead RESET (fillfactor)"))

@@ -19,8 +19,12 @@ class PrmSourceReport(models.Model):
     _auto = False
     _order = "create_date desc"
     _rec_name = "lead_id"
-    # the value added per lead is kept by triggers on the stays' flush
-    _depends = {"prm.stage.history": ["lead_id", "value_delta", "is_initial"]}
+    # the value added per lead is kept by triggers on the stays' flush, the
+    # lead's qualification facts by triggers on its moves' (prm_scoring)
+    _depends = {
+        "prm.stage.history": ["lead_id", "value_delta", "is_initial"],
+        "prm.qualification.entry": ["lead_id", "to_state", "date"],
+    }
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     create_date = fields.Datetime(string="Created on", readonly=True)
@@ -95,14 +99,14 @@ class PrmSourceReport(models.Model):
                    l.prm_first_site_id AS site_id,
                    l.prm_first_referrer_domain AS referrer_domain,
                    l.company_id, 1 AS leads,
-                   (q.qualified_at IS NOT NULL OR w.won)::int AS qualified,
-                   q.accepted::int AS accepted, w.won::int AS won,
+                   (l.prm_qualified_on IS NOT NULL OR w.won)::int AS qualified,
+                   l.prm_accepted::int AS accepted, w.won::int AS won,
                    w.lost::int AS lost,
                    ((l.prm_last_seen >= (now() at time zone 'UTC') - interval '30 days')
                        IS TRUE)::int AS engaged,
-                   CASE WHEN q.qualified_at IS NOT NULL OR w.won
+                   CASE WHEN l.prm_qualified_on IS NOT NULL OR w.won
                         THEN 100.0 ELSE 0 END AS qualified_rate,
-                   CASE WHEN q.accepted THEN 100.0 ELSE 0 END AS accepted_rate,
+                   CASE WHEN l.prm_accepted THEN 100.0 ELSE 0 END AS accepted_rate,
                    CASE WHEN w.won THEN 100.0 ELSE 0 END AS won_rate,
                    CASE WHEN w.lost THEN 100.0 ELSE 0 END AS lost_rate,
                    CASE WHEN l.prm_last_seen
@@ -110,7 +114,7 @@ class PrmSourceReport(models.Model):
                         THEN 100.0 ELSE 0 END AS engaged_rate,
                    l.prm_first_fit_score AS first_fit, l.prm_first_score AS first_score,
                    l.prm_fit_score AS fit, l.prm_score AS score,
-                   EXTRACT(EPOCH FROM (COALESCE(q.qualified_at,
+                   EXTRACT(EPOCH FROM (COALESCE(l.prm_qualified_on,
                            CASE WHEN w.won THEN l.date_closed END) - l.create_date))
                        / 86400.0 AS days_to_qualify,
                    CASE WHEN w.won
@@ -123,13 +127,6 @@ class PrmSourceReport(models.Model):
                 SELECT l.active AND l.probability = 100 AS won,
                        NOT l.active AND l.probability = 0 AS lost
               ) w
-         LEFT JOIN (
-                SELECT lead_id,
-                       min(date) FILTER (WHERE to_state = 'qualified') AS qualified_at,
-                       bool_or(to_state = 'accepted') AS accepted
-                  FROM prm_qualification_entry
-              GROUP BY lead_id
-              ) q ON q.lead_id = l.id
          LEFT JOIN %(values)s v ON v.lead_id = l.id
             """,
             values=SQL.identifier(lead_facts.VALUE_TABLE),

@@ -1,5 +1,7 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -177,6 +179,36 @@ class TestPrmLeadFacts(StageHistoryCommon):
             [("lead_id", "=", leads[1].id)], ["won_rate"]
         )
         self.assertEqual({row["won_rate"] for row in rows}, {100.0})
+
+    def test_source_report_reads_qualification_facts(self):
+        """The Source Quality report's qualified and accepted leads and days
+        to qualify come from the facts stored on the leads (prm_scoring)."""
+        with self._at(0):
+            lead, other = self._lead("Qualified"), self._lead("Never")
+        Move = self.env["prm.qualification.entry"]
+        for state, day in (("nurturing", 1), ("qualified", 2), ("accepted", 3)):
+            Move.create(
+                {
+                    "lead_id": lead.id,
+                    "from_state": "new",
+                    "to_state": state,
+                    "date": lead.create_date + timedelta(days=day),
+                }
+            )
+        rows = {
+            row["lead_id"][0]: row
+            for row in self.env["prm.source.report"].search_read(
+                [("lead_id", "in", (lead + other).ids)],
+                ["lead_id", "qualified", "accepted", "days_to_qualify"],
+            )
+        }
+        self.assertEqual(
+            (rows[lead.id]["qualified"], rows[lead.id]["accepted"]), (1, 1)
+        )
+        self.assertAlmostEqual(rows[lead.id]["days_to_qualify"], 2.0, 3)
+        self.assertEqual(
+            (rows[other.id]["qualified"], rows[other.id]["accepted"]), (0, 0)
+        )
 
     @settings(
         max_examples=20,

@@ -475,6 +475,14 @@ class CrmLead(models.Model):
         string="Qualification Moves",
         readonly=True,
     )
+    # kept by database triggers on the moves (see tools/decision_facts.py)
+    prm_qualified_on = fields.Datetime(
+        string="Qualified on",
+        readonly=True,
+        copy=False,
+        help="The lead's first move to qualified.",
+    )
+    prm_accepted = fields.Boolean(string="Accepted by sales", readonly=True, copy=False)
 
     def _prm_qualify(self):
         """Apply the company's qualification rules to these leads: each rule

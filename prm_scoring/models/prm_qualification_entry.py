@@ -1,7 +1,8 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
+from ..tools import decision_facts
 from .crm_lead import GRADES, QUALIFICATION
 
 
@@ -31,3 +32,30 @@ class PrmQualificationEntry(models.Model):
     grade = fields.Selection(GRADES)
     reason = fields.Text()
     company_id = fields.Many2one("res.company", index=True)
+    lead_won_at = fields.Datetime(
+        string="Lead won on",
+        readonly=True,
+        help="While the lead is won: when it was closed (kept by database "
+        "triggers, see tools/decision_facts.py).",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        moves = super().create(vals_list)
+        # set by the database triggers on insert
+        moves.invalidate_recordset(["lead_won_at", "company_id"])
+        moves.lead_id.invalidate_recordset(["prm_qualified_on", "prm_accepted"])
+        return moves
+
+    def init(self):
+        self.env.cr.execute(decision_facts.create_sql())
+        self._prm_sync_facts()
+
+    @api.model
+    def _prm_sync_facts(self):
+        """The stored facts of the moves and their leads computed again for
+        all of them; the triggers keep them otherwise."""
+        self.env.flush_all()
+        self.env.cr.execute(decision_facts.sync_sql())
+        self.invalidate_model(["lead_won_at", "company_id"])
+        self.env["crm.lead"].invalidate_model(["prm_qualified_on", "prm_accepted"])
