@@ -47,6 +47,23 @@ class PrmQualificationEntry(models.Model):
         moves.lead_id.invalidate_recordset(["prm_qualified_on", "prm_accepted"])
         return moves
 
+    def write(self, vals):
+        leads = self.lead_id
+        res = super().write(vals)
+        if {"lead_id", "to_state", "date"} & set(vals):
+            self.flush_recordset()  # the triggers run on the UPDATE
+            self.invalidate_recordset(["lead_won_at", "company_id"])
+            (leads | self.lead_id).invalidate_recordset(
+                ["prm_qualified_on", "prm_accepted"]
+            )
+        return res
+
+    def unlink(self):
+        leads = self.lead_id
+        res = super().unlink()
+        leads.invalidate_recordset(["prm_qualified_on", "prm_accepted"])
+        return res
+
     def init(self):
         self.env.cr.execute(decision_facts.create_sql())
         self._prm_sync_facts()

@@ -145,6 +145,36 @@ class TestPrmDecisionFacts(PrmCommon):
         )
         self._assert_exact()
 
+    def test_won_without_closing_date(self):
+        """A lead won in SQL without a closing date is won on its last write
+        as the trigger saw it; later writes and the sync keep that moment."""
+        lead = self._lead("Facts S")
+        move = self._decide(lead, days_ago=2)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE crm_lead SET probability = 100, date_closed = NULL, "
+            "write_date = %s WHERE id = %s RETURNING write_date",
+            [self.now - timedelta(days=1), lead.id],
+        )
+        won_on = self.env.cr.fetchone()[0]
+        self.env.cr.execute(
+            "UPDATE crm_lead SET write_date = %s WHERE id = %s", [self.now, lead.id]
+        )
+        self.env["prm.qualification.entry"]._prm_sync_facts()
+        self.assertEqual(self._stored()[move.id], (won_on, 1))
+
+    def test_move_edited(self):
+        """A move whose state or date is changed in place changes its lead's
+        facts."""
+        lead = self._lead("Facts T")
+        move = self._decide(lead, days_ago=2, state="nurturing")
+        self.assertFalse(lead.prm_qualified_on)
+        move.write({"to_state": "qualified"})
+        self._assert_exact()
+        move.write({"date": self.now - timedelta(days=5)})
+        self._assert_exact()
+        self.assertEqual(lead.prm_qualified_on, self.now - timedelta(days=5))
+
     def test_merge_and_company(self):
         """Moves that follow a merged lead take the surviving lead's facts; a
         move written without a company gets its lead's."""
@@ -309,8 +339,13 @@ class TestPrmDecisionFacts(PrmCommon):
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
             self.env.cr.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'prm_move%%'"
+            )
+            self.assertEqual(self.env.cr.fetchone()[0], 0)
+            self.env.cr.execute(
                 "SELECT count(*) FROM pg_proc WHERE proname IN "
-                "('prm_move_lead_won', 'prm_lead_won_at_changed')"
+                "('prm_move_lead_won', 'prm_lead_won_at_changed', "
+                "'prm_moves_changed')"
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
             savepoint.rollback()

@@ -8,9 +8,10 @@ Quality report summed every lead's moves on each call. The facts they need
 are now stored:
 
 - ``prm_qualification_entry.lead_won_at``: while the lead is won (active, at
-  100 %), when it was closed (its closing date; when that is empty, the
-  moment the lead became won); empty otherwise. A decision is "won later"
-  when ``lead_won_at >= date``.
+  100 %), when it was closed (its closing date; when that is empty, which
+  Odoo's own flows never leave, the lead's last write when the trigger saw
+  it); empty otherwise. A decision is "won later" when
+  ``lead_won_at >= date``.
 - ``crm_lead.prm_qualified_on`` (its first move to qualified) and
   ``crm_lead.prm_accepted`` (ever accepted by sales; empty without moves).
 
@@ -21,9 +22,9 @@ Triggers keep them in the transaction that changes a lead or its moves:
   lead's, when the move has none);
 - a row trigger on ``crm_lead``, when the lead becomes won, stops being won
   or gets another closing date, sets ``lead_won_at`` on the lead's moves;
-- statement triggers on the moves (INSERT, DELETE, a change of lead)
-  compute the lead facts again, from all their moves, of the leads whose
-  moves came, went or changed lead.
+- statement triggers on the moves (INSERT, DELETE, a change of lead, state
+  or date) compute the lead facts again, from all their moves, of the leads
+  whose moves came, went or changed, and write those leads' rows.
 
 :func:`sync_sql` computes all of them again and writes only what differs;
 installing or updating the module runs it (a safety net for data loaded
@@ -37,8 +38,8 @@ from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sq
 # a lead's row {l} is won now
 WON = "COALESCE({l}.active AND {l}.probability = 100, false)"
 # when the lead {l} was won, while it is won: its closing date, or what was
-# stored ({kept}) when it has none, or the lead's last write (the moment the
-# trigger sees it become won)
+# stored ({kept}) when it has none, or the lead's last write (when the
+# trigger sees it won)
 WON_AT = "CASE WHEN {won} THEN COALESCE({l}.date_closed, {kept}, {l}.write_date) END"
 # a move {q} whose lead was won afterwards (the report's "won later")
 WON_LATER = "COALESCE({q}.lead_won_at >= {q}.date, false)"
@@ -52,7 +53,13 @@ LEAD_FACTS = (
 def _lead_facts_update(leads):
     """Store the facts of the leads whose ids the SQL array `leads` holds,
     computed from all their moves; the leads are locked in id order first,
-    so two statements never wait on each other's leads crosswise."""
+    so two statements never wait on each other's leads crosswise.
+
+    The lead row is written even when its facts are unchanged: a move
+    inserted by one transaction while another wins its lead would otherwise
+    keep the old "won on" (each reads the other's side as it was, REPEATABLE
+    READ); as both write the lead's row, the one that commits second fails
+    to serialize and Odoo runs it again."""
     return f"""
     PERFORM 1 FROM crm_lead WHERE id = ANY({leads}) ORDER BY id FOR NO KEY UPDATE;
     UPDATE crm_lead l SET prm_qualified_on = f.qualified_on, prm_accepted = f.accepted
@@ -60,9 +67,7 @@ def _lead_facts_update(leads):
               FROM unnest({leads}) AS t(id)
               LEFT JOIN prm_qualification_entry q ON q.lead_id = t.id
           GROUP BY t.id) f
-     WHERE l.id = f.id
-       AND (l.prm_qualified_on, l.prm_accepted)
-           IS DISTINCT FROM (f.qualified_on, f.accepted);
+     WHERE l.id = f.id;
     """
 
 
