@@ -240,7 +240,7 @@ class TestPrmLeadFacts(StageHistoryCommon):
         """Any sequence of stage moves, wins, losses, restores, merges,
         revaluations and deletions leaves both facts exact."""
         stages = [self.new, self.qual, self.prop, self.won]
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             leads = [self._lead(f"Random {i}", revenue=500.0 * (i + 1)) for i in
                      range(4)]  # fmt: skip
             for action, i, j in steps:
@@ -264,13 +264,11 @@ class TestPrmLeadFacts(StageHistoryCommon):
                 elif action == "probability":  # 100 wins, NULL never does
                     lead.probability = [100.0, 40.0, 0.0, False][j]
                 self._assert_exact()
-            savepoint.rollback()
-        self.env.invalidate_all()
 
     def test_uninstall_drops_the_facts(self):
         """Uninstalling removes the value table, the functions and the
         trigger on crm_lead (the stays' table goes with the module)."""
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             uninstall_hook(self.env)
             self.env.cr.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = 'prm_lead_won'"
@@ -282,4 +280,3 @@ class TestPrmLeadFacts(StageHistoryCommon):
                 "SELECT count(*) FROM pg_proc WHERE proname = 'prm_stays_changed'"
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
-            savepoint.rollback()

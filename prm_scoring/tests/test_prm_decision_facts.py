@@ -298,7 +298,7 @@ class TestPrmDecisionFacts(PrmCommon):
     def test_random_changes_stay_exact(self, steps):
         """Any sequence of decisions, wins, losses, restores, reopenings,
         closing dates and merges leaves "won on" and "won later" exact."""
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             leads = [self._lead(f"Random {i}") for i in range(3)]
             for lead in leads:
                 self._decide(lead, days_ago=2)
@@ -321,8 +321,6 @@ class TestPrmDecisionFacts(PrmCommon):
                 elif action == "merge" and j < 3 and j != i and leads[j].exists():
                     (lead + leads[j])._merge_opportunity(max_length=None)
                 self._assert_exact()
-            savepoint.rollback()
-        self.env.invalidate_all()
 
     def test_formula_examples(self):
         """The module's examples (the won-on formula as SQL) hold."""
@@ -332,7 +330,7 @@ class TestPrmDecisionFacts(PrmCommon):
     def test_uninstall_drops_the_triggers(self):
         """Uninstalling removes the trigger on crm_lead and the functions (the
         moves' table goes with the module)."""
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             uninstall_hook(self.env)
             self.env.cr.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = 'prm_lead_won_at'"
@@ -348,4 +346,3 @@ class TestPrmDecisionFacts(PrmCommon):
                 "'prm_moves_changed')"
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
-            savepoint.rollback()

@@ -333,8 +333,7 @@ class TestPrmScoringRule(PrmIngestCommon):
         from ..hooks import OPTION, _lead_table_options, uninstall_hook
 
         self.assertIn(OPTION, _lead_table_options(self.env.cr))
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             uninstall_hook(self.env)
             self.assertNotIn(OPTION, _lead_table_options(self.env.cr) or [])
-            savepoint.rollback()
         self.assertIn(OPTION, _lead_table_options(self.env.cr))

@@ -1,5 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import fields
@@ -43,6 +44,17 @@ class PrmCommon(TransactionCase):
             {"name": "PRM lead (company 2)", "company_id": cls.company_2.id}
         )
         cls.page_view = cls.env.ref("prm_tracking.prm_event_type_page_view")
+
+    @contextmanager
+    def rolled_back(self):
+        """Run the block in a savepoint rolled back after it (an uninstall
+        hook's DDL, a property test's example), then forget the cache: the
+        next example must not meet this one's records there (a write of a
+        cached value would skip its UPDATE)."""
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            yield
+            savepoint.rollback()
+        self.env.invalidate_all()
 
     def apply_queue(self):
         """Run the person queue's job, as the scheduler would right after a

@@ -261,7 +261,7 @@ class TestPrmEngagementReport(PrmCommon):
         """Any sequence of inserts, event changes and deletions, owner changes,
         lead deletions and folds leaves the report equal to counting the
         events."""
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             users = [self.salesman, self.other_salesman, self.env["res.users"]]
             leads = self.env["crm.lead"].create(
                 [{"name": f"Random {i}", "user_id": users[i % 3].id} for i in range(3)]
@@ -297,15 +297,11 @@ class TestPrmEngagementReport(PrmCommon):
                 elif step == "fold":
                     self.Report._prm_fold()
             self._assert_exact()
-            savepoint.rollback()
-        # the next example must not meet this one's records in the cache (a
-        # write of a cached value would skip its UPDATE)
-        self.env.invalidate_all()
 
     def test_uninstall_drops_triggers_and_tables(self):
         """The uninstall hook leaves no trigger on crm_lead or prm_event, and
         no table behind."""
-        with self.env.cr.savepoint(flush=False) as savepoint:
+        with self.rolled_back():
             uninstall_hook(self.env)
             self.env.cr.execute(
                 "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'prm_engagement%%'"
@@ -313,4 +309,3 @@ class TestPrmEngagementReport(PrmCommon):
             self.assertEqual(self.env.cr.fetchone()[0], 0)
             self.env.cr.execute("SELECT to_regclass(%s)", [rollup.ROLLUP])
             self.assertIsNone(self.env.cr.fetchone()[0])
-            savepoint.rollback()
