@@ -1,5 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import doctest
 from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
@@ -297,6 +298,32 @@ class TestPrmEngagementReport(PrmCommon):
                 elif step == "fold":
                     self.Report._prm_fold()
             self._assert_exact()
+
+    def test_formula_examples(self):
+        """The module's examples (the SQL of a dimension list and of the lead
+        lookup) hold."""
+        result = doctest.testmod(rollup)
+        self.assertEqual((result.failed, result.attempted > 0), (0, True))
+
+    def test_sweep_of_many_events_matches_rows_by_hashing(self):
+        """Moving thousands of anonymous events onto their person in one
+        statement keeps the counts exact; the trigger's function leaves hash
+        joins on, so it matches old and new rows by hashing instead of
+        comparing every pair (21 s for 21,666 events before)."""
+        anonymous = self._events(count=3000)
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT proconfig FROM pg_proc "
+            "WHERE proname = 'prm_engagement_event_changed'"
+        )
+        self.assertNotIn("enable_hashjoin=off", str(self.env.cr.fetchone()[0]))
+        self.env.cr.execute(
+            "UPDATE prm_event SET lead_id = %s WHERE id = ANY(%s)",
+            [self.lead.id, anonymous.ids],
+        )
+        self.env["prm.event"].invalidate_model()
+        live = self._assert_exact()
+        self.assertEqual(sum(live.values()), 3000)
 
     def test_uninstall_drops_triggers_and_tables(self):
         """The uninstall hook leaves no trigger on crm_lead or prm_event, and
