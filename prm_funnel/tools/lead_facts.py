@@ -27,12 +27,10 @@ it (a safety net for data loaded with the triggers off).
 
 from odoo.tools import SQL
 
+from odoo.addons.prm_scoring.tools.decision_facts import WON
 from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
 
 VALUE_TABLE = "prm_lead_value_added"
-
-# a lead's row {l} is won now
-WON = "COALESCE({l}.active AND {l}.probability = 100, false)"
 # a stay {h}'s share of its lead's value added: rises of value, the first
 # stay (the initial value) left out; the Valued Progression report sums it too
 STAY_VALUE_ADDED = (

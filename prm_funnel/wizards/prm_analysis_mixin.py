@@ -63,10 +63,7 @@ class PrmAnalysisMixin(models.AbstractModel):
             )
 
     def _own_leads_only(self):
-        return not (
-            self.env.su
-            or self.env.user.has_group("sales_team.group_sale_salesman_all_leads")
-        )
+        return self.env["crm.lead"]._prm_own_leads_only()
 
     def _period(self):
         """(start, end) datetimes of the period, end excluded."""

@@ -484,6 +484,15 @@ class CrmLead(models.Model):
     )
     prm_accepted = fields.Boolean(string="Accepted by sales", readonly=True, copy=False)
 
+    @api.model
+    def _prm_own_leads_only(self):
+        """Whether the user reads only their own and unassigned leads (crm's
+        salesperson rule), for SQL that record rules do not reach."""
+        return not (
+            self.env.su
+            or self.env.user.has_group("sales_team.group_sale_salesman_all_leads")
+        )
+
     def _prm_qualify(self):
         """Apply the company's qualification rules to these leads: each rule
         of the plan (:meth:`_prm_qualification_plan`) moves its leads whose

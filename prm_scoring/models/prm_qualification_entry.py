@@ -5,6 +5,11 @@ from odoo import api, fields, models
 from ..tools import decision_facts
 from .crm_lead import GRADES, QUALIFICATION
 
+# fields the database triggers set (tools/decision_facts.py): on the moves,
+# on their leads
+MOVE_FACTS = ["lead_won_at", "company_id"]
+LEAD_FACTS = ["prm_qualified_on", "prm_accepted"]
+
 
 class PrmQualificationEntry(models.Model):
     """Append-only log of qualification moves: which rule (or which
@@ -43,8 +48,8 @@ class PrmQualificationEntry(models.Model):
     def create(self, vals_list):
         moves = super().create(vals_list)
         # set by the database triggers on insert
-        moves.invalidate_recordset(["lead_won_at", "company_id"])
-        moves.lead_id.invalidate_recordset(["prm_qualified_on", "prm_accepted"])
+        moves.invalidate_recordset(MOVE_FACTS)
+        moves.lead_id.invalidate_recordset(LEAD_FACTS)
         return moves
 
     def write(self, vals):
@@ -52,16 +57,14 @@ class PrmQualificationEntry(models.Model):
         res = super().write(vals)
         if {"lead_id", "to_state", "date"} & set(vals):
             self.flush_recordset()  # the triggers run on the UPDATE
-            self.invalidate_recordset(["lead_won_at", "company_id"])
-            (leads | self.lead_id).invalidate_recordset(
-                ["prm_qualified_on", "prm_accepted"]
-            )
+            self.invalidate_recordset(MOVE_FACTS)
+            (leads | self.lead_id).invalidate_recordset(LEAD_FACTS)
         return res
 
     def unlink(self):
         leads = self.lead_id
         res = super().unlink()
-        leads.invalidate_recordset(["prm_qualified_on", "prm_accepted"])
+        leads.invalidate_recordset(LEAD_FACTS)
         return res
 
     def init(self):
@@ -74,5 +77,5 @@ class PrmQualificationEntry(models.Model):
         all of them; the triggers keep them otherwise."""
         self.env.flush_all()
         self.env.cr.execute(decision_facts.sync_sql())
-        self.invalidate_model(["lead_won_at", "company_id"])
-        self.env["crm.lead"].invalidate_model(["prm_qualified_on", "prm_accepted"])
+        self.invalidate_model(MOVE_FACTS)
+        self.env["crm.lead"].invalidate_model(LEAD_FACTS)

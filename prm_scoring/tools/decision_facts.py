@@ -35,7 +35,7 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
 
-# a lead's row {l} is won now
+# a lead's row {l} is won now (the funnel's lead facts read it too)
 WON = "COALESCE({l}.active AND {l}.probability = 100, false)"
 # when the lead {l} was won, while it is won: its closing date, or what was
 # stored ({kept}) when it has none, or the lead's last write (when the
