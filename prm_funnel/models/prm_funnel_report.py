@@ -1,9 +1,27 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
+from odoo.addons.prm_tracking.tools.schema import create_new
+
+from ..tools import stay_rollup
+from ..tools.stay_rollup import stay_measures
 from .prm_stage_history import EXIT_KINDS
+
+# the figures summed per stay (field: rollup measure, tools/stay_rollup.py)
+MEASURES = {
+    "entered": "stays",
+    "advanced": "advanced",
+    "regressed": "regressed",
+    "won": "won",
+    "lost": "lost",
+    "still_open": "still_open",
+    "advance_rate": "advance_rate",
+    "won_rate": "won_rate",
+    "drop_rate": "drop_rate",
+}
+WON_STAGES_OUT = "NOT COALESCE(s.is_won, false)"
 
 
 class PrmFunnelReport(models.Model):
@@ -12,6 +30,7 @@ class PrmFunnelReport(models.Model):
     the pivot gives the right share)."""
 
     _name = "prm.funnel.report"
+    _inherit = ["prm.stays.report.mixin"]
     _description = "PRM Funnel Analysis"
     _auto = False
     _order = "date_enter desc"
@@ -74,26 +93,49 @@ class PrmFunnelReport(models.Model):
         help="Share of stays that ended with the lead lost.",
     )
 
-    @property
-    def _table_query(self):
+    _prm_rollup_dims = (
+        "stage_id", "previous_stage_id", "exit_kind", "user_id", "team_id",
+        "source_id", "medium_id", "campaign_id", "company_id",
+    )  # fmt: skip
+    # the mean days in stage is over the ended stays (the others count none)
+    _prm_rollup_measures = dict(MEASURES, duration_days="duration_days")
+
+    def _prm_stays_query(self):
         return SQL(
-            """
+            f"""
             SELECT h.id, h.lead_id, h.stage_id, h.previous_stage_id, h.exit_kind,
                    h.date_enter, h.date_exit, h.lead_create_date, h.user_id,
                    h.team_id, h.source_id, h.medium_id, h.campaign_id, h.company_id,
-                   1 AS entered,
-                   (h.exit_kind = 'advanced')::int AS advanced,
-                   (h.exit_kind = 'regressed')::int AS regressed,
-                   (h.exit_kind = 'won')::int AS won,
-                   (h.exit_kind = 'lost')::int AS lost,
-                   (h.exit_kind = 'open')::int AS still_open,
-                   h.duration_days,
-                   CASE WHEN h.exit_kind IN ('advanced', 'won') THEN 100.0
-                        ELSE 0.0 END AS advance_rate,
-                   CASE WHEN h.lead_won THEN 100.0 ELSE 0.0 END AS won_rate,
-                   CASE WHEN h.exit_kind = 'lost' THEN 100.0 ELSE 0.0 END AS drop_rate
+                   {stay_measures("h", MEASURES)}, h.duration_days
               FROM prm_stage_history h
               JOIN crm_stage s ON s.id = h.stage_id
-             WHERE NOT COALESCE(s.is_won, false)
+             WHERE {WON_STAGES_OUT}
             """
+        )
+
+    def _prm_rollup_from(self):
+        return (
+            f"{super()._prm_rollup_from()} JOIN crm_stage s ON s.id = r.stage_id "
+            f"WHERE {WON_STAGES_OUT}"
+        )
+
+    # the sums per combination both stay reports answer their pivots from
+    # (tools/stay_rollup.py), kept here: the funnel is their first report
+
+    def init(self):
+        if create_new(self.env.cr, stay_rollup.TABLE, stay_rollup.create_sql()):
+            self._prm_rebuild_stays()
+
+    @api.model
+    def _prm_fold_stays(self):
+        """Add the pending changes to the sums (the job, every few minutes)."""
+        self.env.flush_all()
+        return stay_rollup.STAYS.run_fold(self.env.cr)
+
+    @api.model
+    def _prm_rebuild_stays(self):
+        """Sum every stay again (daily, after the history is revalued; after
+        loading stays with the triggers off)."""
+        return stay_rollup.STAYS.run_rebuild(
+            self.env, stay_rollup.REBUILD, "prm_funnel.ir_cron_prm_stay_rebuild"
         )

@@ -3,7 +3,16 @@
 from odoo import fields, models
 from odoo.tools import SQL
 
-from ..tools import lead_facts
+from ..tools.stay_rollup import stay_measure, stay_measures
+
+# the figures summed per stay (field: rollup measure, tools/stay_rollup.py)
+MEASURES = {
+    "leads": "leads",
+    "initial_value": "initial_value",
+    "value_added": "value_added",
+    "value_lost": "value_lost",
+    "net_value": "net_value",
+}
 
 
 class PrmValueReport(models.Model):
@@ -14,6 +23,7 @@ class PrmValueReport(models.Model):
     so a move from a 20 % stage to a 50 % stage of a 10,000 deal adds 3,000."""
 
     _name = "prm.value.report"
+    _inherit = ["prm.stays.report.mixin"]
     _description = "PRM Valued Progression"
     _auto = False
     _order = "date_enter desc"
@@ -49,27 +59,33 @@ class PrmValueReport(models.Model):
         readonly=True, help="Expected revenue of the leads won (and still won)."
     )
 
-    @property
-    def _table_query(self):
+    _prm_rollup_dims = (
+        "stage_id", "user_id", "team_id", "source_id", "medium_id", "campaign_id",
+        "company_id",
+    )  # fmt: skip
+    _prm_rollup_measures = dict(MEASURES, won_revenue="open_revenue")
+
+    @staticmethod
+    def _won_revenue(open_revenue):
+        # the revenue of the leads open in a won stage: won, and still won
+        return f"CASE WHEN s.is_won THEN {open_revenue} ELSE 0 END"
+
+    def _prm_stays_query(self):
         return SQL(
-            """
+            f"""
             SELECT h.id, h.lead_id, h.stage_id, h.date_enter, h.lead_create_date,
                    h.user_id, h.team_id, h.source_id, h.medium_id, h.campaign_id,
-                   h.company_id,
-                   h.is_initial::int AS leads,
-                   CASE WHEN h.is_initial THEN h.value ELSE 0 END AS initial_value,
-                   %(value_added)s AS value_added,
-                   CASE WHEN NOT h.is_initial AND h.value_delta < 0
-                        THEN -h.value_delta ELSE 0 END
-                   + CASE WHEN h.exit_kind IN ('lost', 'merged')
-                          THEN h.value ELSE 0 END AS value_lost,
-                   h.value_delta
-                   - CASE WHEN h.exit_kind IN ('lost', 'merged')
-                          THEN h.value ELSE 0 END AS net_value,
-                   CASE WHEN s.is_won AND h.exit_kind = 'open'
-                        THEN h.expected_revenue ELSE 0 END AS won_revenue
+                   h.company_id, {stay_measures("h", MEASURES)},
+                   {self._won_revenue(stay_measure("h", "open_revenue"))}
+                   AS won_revenue
               FROM prm_stage_history h
               JOIN crm_stage s ON s.id = h.stage_id
-            """,
-            value_added=SQL(lead_facts.STAY_VALUE_ADDED.format(h="h")),
+            """
         )
+
+    def _prm_rollup_from(self):
+        return f"{super()._prm_rollup_from()} JOIN crm_stage s ON s.id = r.stage_id"
+
+    def _prm_rollup_column(self, measure):
+        column = super()._prm_rollup_column(measure)
+        return self._won_revenue(column) if measure == "open_revenue" else column

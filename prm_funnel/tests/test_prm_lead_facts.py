@@ -3,12 +3,11 @@
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from odoo.tests import tagged
 
 from ..hooks import uninstall_hook
-from .test_prm_stage_history import StageHistoryCommon
+from .test_prm_stage_history import RANDOM_STEPS, StageHistoryCommon
 
 
 @tagged("post_install", "-at_install", "prm_funnel")
@@ -215,55 +214,12 @@ class TestPrmLeadFacts(StageHistoryCommon):
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
-    @given(
-        st.lists(
-            st.tuples(
-                st.sampled_from(
-                    [
-                        "stage",
-                        "win",
-                        "lose",
-                        "restore",
-                        "merge",
-                        "revalue",
-                        "delete",
-                        "probability",
-                    ]  # fmt: skip
-                ),
-                st.integers(0, 3),
-                st.integers(0, 3),
-            ),
-            max_size=8,
-        )
-    )
+    @given(RANDOM_STEPS)
     def test_random_changes_stay_exact(self, steps):
         """Any sequence of stage moves, wins, losses, restores, merges,
         revaluations and deletions leaves both facts exact."""
-        stages = [self.new, self.qual, self.prop, self.won]
         with self.rolled_back():
-            leads = [self._lead(f"Random {i}", revenue=500.0 * (i + 1)) for i in
-                     range(4)]  # fmt: skip
-            for action, i, j in steps:
-                lead = leads[i]
-                if not lead.exists():
-                    continue
-                if action == "stage" and lead.active:
-                    lead.stage_id = stages[j]
-                elif action == "win" and lead.active:
-                    lead.action_set_won()
-                elif action == "lose" and lead.active:
-                    lead.action_set_lost(lost_reason_id=self.lost_reason.id)
-                elif action == "restore" and not lead.active:
-                    lead.toggle_active()
-                elif action == "merge" and i != j and leads[j].exists():
-                    (lead + leads[j])._merge_opportunity(max_length=None)
-                elif action == "revalue":
-                    self.env["prm.stage.win.rate"]._prm_refresh()
-                elif action == "delete":
-                    lead.unlink()
-                elif action == "probability":  # 100 wins, NULL never does
-                    lead.probability = [100.0, 40.0, 0.0, False][j]
-                self._assert_exact()
+            self._random_changes(steps, self._assert_exact)
 
     def test_uninstall_drops_the_facts(self):
         """Uninstalling removes the value table, the functions and the

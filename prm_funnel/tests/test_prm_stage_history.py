@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from hypothesis import strategies as st
 
 from odoo.exceptions import AccessError
 from odoo.tests import Form, tagged
@@ -25,6 +26,19 @@ COMPARED = (
     "value_delta",
     "is_initial",
 )
+
+# random changes to a few leads: (action, lead, argument)
+RANDOM_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["stage", "win", "lose", "restore", "merge", "revalue", "delete",
+             "probability"]
+        ),
+        st.integers(0, 3),
+        st.integers(0, 3),
+    ),
+    max_size=8,
+)  # fmt: skip
 
 
 class StageHistoryCommon(PrmCommon):
@@ -85,6 +99,34 @@ class StageHistoryCommon(PrmCommon):
 
     def _with_tracking(self):
         self.env = self.env(context=dict(self.env.context, tracking_disable=False))
+
+    def _random_changes(self, steps, check):
+        """Four leads changed by `steps` (RANDOM_STEPS), `check` run after
+        each step."""
+        stages = [self.new, self.qual, self.prop, self.won]
+        leads = [self._lead(f"Random {i}", revenue=500.0 * (i + 1)) for i in
+                 range(4)]  # fmt: skip
+        for action, i, j in steps:
+            lead = leads[i]
+            if not lead.exists():
+                continue
+            if action == "stage" and lead.active:
+                lead.stage_id = stages[j]
+            elif action == "win" and lead.active:
+                lead.action_set_won()
+            elif action == "lose" and lead.active:
+                lead.action_set_lost(lost_reason_id=self.lost_reason.id)
+            elif action == "restore" and not lead.active:
+                lead.toggle_active()
+            elif action == "merge" and i != j and leads[j].exists():
+                (lead + leads[j])._merge_opportunity(max_length=None)
+            elif action == "revalue":
+                self.env["prm.stage.win.rate"]._prm_refresh()
+            elif action == "delete":
+                lead.unlink()
+            elif action == "probability":  # 100 wins, NULL never does
+                lead.probability = [100.0, 40.0, 0.0, False][j]
+            check()
 
     def _rows(self, stays):
         return [tuple(s[f] for f in COMPARED) for s in stays]

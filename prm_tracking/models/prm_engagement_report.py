@@ -1,15 +1,11 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-from datetime import timedelta
-
-from psycopg2 import errors
 
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import engagement_rollup as rollup
-from ..tools.locks import run_unless_superseded, try_lock
 from ..tools.schema import create_new
 from .prm_event import ORIGINS
 from .prm_event_type import CHANNELS
@@ -81,53 +77,19 @@ class PrmEngagementReport(models.Model):
         return SQL(rollup.REPORT)
 
     @api.model
-    def _prm_locked(self, statement):
-        """Run `statement` under the rollup's lock; its rows, or None when
-        another fold or rebuild holds the lock or has just stored newer
-        counts (the next run does the work)."""
-        cr = self.env.cr
-        self.env.flush_all()
-        if not try_lock(cr, rollup.LOCK):
-            return None
-        # our snapshot may predate a fold or rebuild that committed just
-        # before we took the lock
-        rows = run_unless_superseded(
-            cr, statement, (errors.SerializationFailure, errors.UniqueViolation)
-        )
-        if rows is None:
-            _logger.info("PRM engagement: a concurrent fold stored newer counts")
-            return None
-        self.invalidate_model()
-        return rows
-
-    @api.model
     def _prm_fold(self):
         """Add the pending changes to the counts (the job, every few minutes)."""
-        rows = self._prm_locked(rollup.FOLD)
-        if rows is None:
-            return False
-        emptied = [row_id for row_id, events in rows if not events]
-        if emptied:
-            self.env.cr.execute(
-                SQL(
-                    "DELETE FROM %s WHERE id IN %s",
-                    SQL.identifier(rollup.ROLLUP),
-                    tuple(emptied),
-                )
-            )
-        return True
+        self.env.flush_all()
+        done = rollup.ENGAGEMENT.run_fold(self.env.cr)
+        self.invalidate_model()
+        return done
 
     @api.model
     def _prm_rebuild(self):
         """Count every event again (the daily job; after loading events with
-        the triggers off). Met by a fold, it is tried again a minute later
-        rather than the next day."""
-        if self._prm_locked(rollup.REBUILD) is not None:
-            return True
-        _logger.info("PRM engagement: counting again in a minute (a fold ran)")
-        cron = self.env.ref(
-            "prm_tracking.ir_cron_prm_engagement_rebuild", raise_if_not_found=False
+        the triggers off)."""
+        done = rollup.ENGAGEMENT.run_rebuild(
+            self.env, rollup.REBUILD, "prm_tracking.ir_cron_prm_engagement_rebuild"
         )
-        if cron:  # not during the install, before the jobs are loaded
-            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
-        return False
+        self.invalidate_model()
+        return done

@@ -1,4 +1,5 @@
 from . import cron
+from . import rollup
 from . import engagement_rollup
 from . import event_rows
 from . import indexes

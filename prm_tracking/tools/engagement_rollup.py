@@ -29,6 +29,7 @@ the delete case, one count is short and another over).
 
 from odoo.tools import SQL
 
+from .rollup import Rollup
 from .schema import drop_triggers_sql, triggers_sql
 
 ROLLUP = "prm_engagement_rollup"
@@ -51,19 +52,16 @@ DIMS = (
     ("has_lead", "boolean NOT NULL", "{has_lead}"),
     ("owner_id", "integer", "{owner}"),
 )
-COLUMNS = ", ".join(name for name, _type, _expr in DIMS)
-D_COLUMNS = ", ".join(f"d.{name}" for name, _type, _expr in DIMS)
-GROUP = ", ".join(str(i + 1) for i in range(len(DIMS)))
-# a text key of the dimensions, NULLs included (one unique index, usable by
-# ON CONFLICT on any PostgreSQL Odoo supports)
-KEY = "concat_ws('|', {})".format(
-    ", ".join(
-        "COALESCE(({})::text, '')".format(
-            "date - DATE '2000-01-01'" if name == "date" else name
-        )
-        for name, _type, _expr in DIMS
-    )
+ENGAGEMENT = Rollup(
+    ROLLUP,
+    DELTA,
+    tuple((name, kind) for name, kind, _expr in DIMS),
+    (("events", "integer"),),
+    LOCK,
 )
+COLUMNS = ENGAGEMENT.columns
+D_COLUMNS = ", ".join(f"d.{name}" for name, _type, _expr in DIMS)
+GROUP = ENGAGEMENT.group
 
 
 def dims(e="e", owner="l.user_id", has_lead=None):
@@ -86,8 +84,7 @@ def live_counts_sql():
     )
 
 
-def _insert_delta(select):
-    return f"INSERT INTO {DELTA} ({COLUMNS}, events) {select};"
+_insert_delta = ENGAGEMENT.insert_delta
 
 
 def _move(rows, old, new, where):
@@ -197,23 +194,16 @@ DROP = f"""
 {drop_triggers_sql(TRIGGERS)}
 DROP FUNCTION IF EXISTS prm_engagement_event_changed();
 DROP FUNCTION IF EXISTS prm_engagement_lead_changed();
-DROP TABLE IF EXISTS {ROLLUP};
-DROP TABLE IF EXISTS {DELTA};
+{ENGAGEMENT.drop_sql()}
 """
 
 
 def create_sql():
     """Tables, functions and triggers (idempotent)."""
-    columns = ", ".join(f"{name} {kind}" for name, kind, _expr in DIMS)
     return SQL(
         f"""
-        CREATE TABLE IF NOT EXISTS {ROLLUP} (
-            id bigserial PRIMARY KEY, key varchar NOT NULL, {columns},
-            events integer NOT NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS {ROLLUP}_key_uniq ON {ROLLUP} (key);
+        {ENGAGEMENT.create_sql()}
         CREATE INDEX IF NOT EXISTS {ROLLUP}_owner_idx ON {ROLLUP} (owner_id);
-        CREATE TABLE IF NOT EXISTS {DELTA} (
-            id bigserial PRIMARY KEY, {columns}, events integer NOT NULL);
         {EVENT_FUNCTION}
         {LEAD_FUNCTION}
         {triggers_sql(TRIGGERS)}
@@ -221,49 +211,9 @@ def create_sql():
     )
 
 
-# the pending deltas added to the rollup; rows that reach zero are removed
-FOLD = f"""
-WITH gone AS (DELETE FROM {DELTA} RETURNING {COLUMNS}, events),
-sums AS (SELECT {COLUMNS}, sum(events) AS events FROM gone
-          GROUP BY {GROUP} HAVING sum(events) <> 0)
-INSERT INTO {ROLLUP} AS r (key, {COLUMNS}, events)
-SELECT {KEY}, {COLUMNS}, events FROM sums
-ON CONFLICT (key) DO UPDATE SET events = r.events + EXCLUDED.events
-RETURNING r.id, r.events
-"""
-
-# everything counted again from the events; only the rows that differ are
-# written (ids stay, the table does not bloat)
-REBUILD = f"""
-WITH fresh AS MATERIALIZED (
-    SELECT {KEY} AS key, * FROM ({live_counts_sql()}) c ({COLUMNS}, events)
-),
-dropped AS (
-    DELETE FROM {ROLLUP} r WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.key = r.key)
-),
-changed AS (
-    UPDATE {ROLLUP} r SET events = f.events FROM fresh f
-     WHERE f.key = r.key AND r.events <> f.events
-),
-done AS (DELETE FROM {DELTA})
-INSERT INTO {ROLLUP} (key, {COLUMNS}, events)
-SELECT key, {COLUMNS}, events FROM fresh f
- WHERE NOT EXISTS (SELECT 1 FROM {ROLLUP} r WHERE r.key = f.key)
-"""
-
+FOLD = ENGAGEMENT.fold
+# everything counted again from the events
+REBUILD = ENGAGEMENT.rebuild(live_counts_sql())
 # what the report reads: each count plus its changes not folded yet, so that
 # a row is one combination of the dimensions, as the list shows it
-REPORT = f"""
-WITH pending AS MATERIALIZED (
-    SELECT {KEY} AS key, min(id) AS id, {COLUMNS}, sum(events) AS events
-      FROM {DELTA} GROUP BY {COLUMNS}
-)
-SELECT r.id, {", ".join(f"r.{name}" for name, _t, _e in DIMS)},
-       r.events + COALESCE(p.events, 0) AS events
-  FROM {ROLLUP} r LEFT JOIN pending p ON p.key = r.key
- WHERE r.events + COALESCE(p.events, 0) <> 0
- UNION ALL
-SELECT -p.id, {", ".join(f"p.{name}" for name, _t, _e in DIMS)}, p.events
-  FROM pending p
- WHERE p.events <> 0 AND NOT EXISTS (SELECT 1 FROM {ROLLUP} r WHERE r.key = p.key)
-"""
+REPORT = ENGAGEMENT.report

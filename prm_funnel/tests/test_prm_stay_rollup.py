@@ -1,0 +1,230 @@
+# Copyright 2026 PRM for Odoo
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import doctest
+from numbers import Number
+from unittest.mock import patch
+
+from hypothesis import HealthCheck, given, settings
+
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.prm_tracking.tools import engagement_rollup, rollup
+
+from ..hooks import uninstall_hook
+from ..models import prm_stays_report_mixin
+from ..models.prm_stays_report_mixin import PrmStaysReportMixin
+from ..tools import stay_rollup
+from .test_prm_stage_history import RANDOM_STEPS, StageHistoryCommon
+
+REPORTS = ("prm.funnel.report", "prm.value.report")
+
+
+@tagged("post_install", "-at_install", "prm_funnel")
+class TestPrmStayRollup(StageHistoryCommon):
+    """The Funnel and Valued Progression pivots answered from the sums kept
+    per combination equal the same pivots summed over the stays."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.manager = new_test_user(
+            cls.env,
+            login="f_rollup_manager",
+            groups="sales_team.group_sale_manager,prm_tracking.group_prm_user",
+        )
+        cls.salesperson = new_test_user(
+            cls.env,
+            login="f_rollup_sales",
+            groups="sales_team.group_sale_salesman,prm_tracking.group_prm_user",
+        )
+        source = cls.env["utm.source"].create({"name": "Rollup source"})
+        other_team = cls.env["crm.team"].create({"name": "Rollup team 2"})
+        leads = [
+            cls.env["crm.lead"].create(
+                {
+                    "name": f"Rollup {i}",
+                    "type": "opportunity",
+                    "team_id": (cls.team if i % 2 else other_team).id,
+                    "user_id": (cls.salesperson if i % 3 else cls.manager).id,
+                    "source_id": source.id if i % 2 else False,
+                    "stage_id": cls.new.id,
+                    "expected_revenue": 1000.0 * (i + 1),
+                }
+            )
+            for i in range(6)
+        ]
+        for lead in leads[:4]:
+            lead.stage_id = cls.qual
+        leads[0].stage_id = cls.prop
+        leads[0].action_set_won()
+        leads[1].action_set_lost(lost_reason_id=cls.lost_reason.id)
+        leads[2].stage_id = cls.new
+        cls.env["prm.stage.win.rate"]._prm_refresh()
+        cls.env.flush_all()
+
+    def _sums(self, sql):
+        """{dimensions: measures} of rows (dimensions, then measures), the
+        combinations without stays left out."""
+        self.env.flush_all()
+        self.env.cr.execute(sql)
+        n = len(stay_rollup.DIMS)
+        return {
+            row[:n]: tuple(float(v) for v in row[n:])
+            for row in self.env.cr.fetchall()
+            if row[n]
+        }
+
+    def _assert_rollup_exact(self):
+        """The sums with their pending changes equal the stays summed."""
+        columns = stay_rollup.STAYS.all_columns
+        self.assertEqual(
+            self._sums(f"SELECT {columns} FROM ({stay_rollup.REPORT}) r"),
+            self._sums(stay_rollup.live_sql()),
+        )
+
+    def _pivot_calls(self, report):
+        """The calls the pivot view makes to open, with all its measures, and
+        a few more groupings."""
+        measures = [
+            f"{name}:{field.aggregator or 'sum'}"
+            for name, field in report._fields.items()
+            if name in report._prm_rollup_measures
+        ]
+        groupbys = [[], ["stage_id"], ["team_id", "source_id"], ["user_id"]]
+        if "exit_kind" in report._fields:
+            groupbys.append(["stage_id", "exit_kind"])
+        return [(gb, ["__count", *measures]) for gb in groupbys]
+
+    def _both_ways(self, report, domain, groupby, aggregates):
+        """(answer from the rollup, answer from the stays) of one call."""
+        fast = report._read_group(domain, groupby, aggregates)
+        with patch.object(
+            PrmStaysReportMixin, "_prm_rollup_serves", return_value=False
+        ):
+            slow = report._read_group(domain, groupby, aggregates)
+        return fast, slow
+
+    def _assert_same(self, fast, slow):
+        self.assertEqual(len(fast), len(slow))
+        for got, want in zip(sorted(fast, key=str), sorted(slow, key=str), strict=True):
+            for a, b in zip(got, want, strict=True):
+                if isinstance(b, Number) or b is None:
+                    self.assertAlmostEqual(float(a or 0), float(b or 0), places=6)
+                else:
+                    self.assertEqual(a, b)
+
+    def test_pivots_read_the_sums_alike(self):
+        """As a manager, every opening call of both pivots (and groupings by
+        team, source, salesperson, exit) is answered from the sums, equal to
+        the stays summed, pending changes and folded sums alike."""
+        for folded in (False, True):
+            if folded:
+                self.assertTrue(self.env["prm.funnel.report"]._prm_fold_stays())
+            for name in REPORTS:
+                report = self.env[name].with_user(self.manager)
+                for groupby, aggregates in self._pivot_calls(report):
+                    self.assertTrue(
+                        report._prm_rollup_serves([], groupby, aggregates, (), None)
+                    )
+                    fast, slow = self._both_ways(report, [], groupby, aggregates)
+                    self.assertTrue(slow)
+                    self._assert_same(fast, slow)
+                domain = [("stage_id", "in", [self.qual.id, self.prop.id])]
+                fast, slow = self._both_ways(report, domain, ["team_id"], ["__count"])
+                self._assert_same(fast, slow)
+
+    def test_other_calls_read_the_stays(self):
+        """A salesperson (whose rule reads the lead), a date, a lead, a
+        maximum or an order on a field the sums lack is answered from the
+        stays, and rightly."""
+        report = self.env["prm.funnel.report"].with_user(self.manager)
+        serves = report._prm_rollup_serves
+        self.assertFalse(serves([], ["date_enter:month"], ["__count"], (), None))
+        self.assertFalse(serves([("lead_id", "!=", False)], [], ["__count"], (), None))
+        self.assertFalse(serves([], [], ["entered:max"], (), None))
+        self.assertFalse(serves([], [], ["__count"], [("__count", ">", 1)], None))
+        self.assertFalse(serves([], ["stage_id"], ["__count"], (), "date_enter"))
+        self.assertTrue(serves([], ["stage_id"], ["__count"], (), "entered:sum desc"))
+        own = self.env["prm.funnel.report"].with_user(self.salesperson)
+        self.assertFalse(
+            own._prm_rollup_serves([], ["stage_id"], ["__count"], (), None)
+        )
+        # the salesperson sees the stays of their own and unassigned leads
+        [(count,)] = own._read_group([], [], ["__count"])
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT count(*) FROM prm_stage_history h
+                 JOIN crm_stage s ON s.id = h.stage_id
+                 JOIN crm_lead l ON l.id = h.lead_id
+                WHERE NOT COALESCE(s.is_won, false)
+                  AND (l.user_id = %s OR l.user_id IS NULL)""",
+            [self.salesperson.id],
+        )
+        self.assertEqual(count, self.env.cr.fetchone()[0])
+        self.assertGreater(count, 0)
+
+    def test_fold_and_rebuild(self):
+        """The fold empties the pending changes and removes combinations left
+        at zero; the rebuild mends sums changed behind the triggers' back and
+        rewrites nothing when they are right."""
+        cr = self.env.cr
+        report = self.env["prm.funnel.report"]
+        self.assertTrue(report._prm_fold_stays())
+        cr.execute("SELECT count(*) FROM prm_stay_delta")
+        self.assertEqual(cr.fetchone()[0], 0)
+        self._assert_rollup_exact()
+        with self.rolled_back():
+            self.env["crm.lead"].search([("name", "like", "Rollup ")]).unlink()
+            self.assertTrue(report._prm_fold_stays())
+            self._assert_rollup_exact()
+            cr.execute("SELECT count(*) FROM prm_stay_rollup WHERE stays = 0")
+            self.assertEqual(cr.fetchone()[0], 0)
+        cr.execute("UPDATE prm_stay_rollup SET stays = stays + 7, value_added = 1")
+        self.assertTrue(report._prm_rebuild_stays())
+        self._assert_rollup_exact()
+        # a row written again would be a new version, at another place
+        cr.execute("SELECT id, ctid::text FROM prm_stay_rollup ORDER BY id")
+        before = cr.fetchall()
+        self.assertTrue(report._prm_rebuild_stays())
+        cr.execute("SELECT id, ctid::text FROM prm_stay_rollup ORDER BY id")
+        self.assertEqual(cr.fetchall(), before)
+
+    @settings(
+        max_examples=20,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(RANDOM_STEPS)
+    def test_random_changes_stay_exact(self, steps):
+        """Any sequence of stage moves, wins, losses, restores, merges,
+        revaluations and deletions keeps the sums and their pending changes
+        equal to the stays summed, before and after a fold."""
+        with self.rolled_back():
+            self._random_changes(steps, self._assert_rollup_exact)
+            self.env["prm.funnel.report"]._prm_fold_stays()
+            self._assert_rollup_exact()
+
+    def test_uninstall_drops_the_sums(self):
+        """Uninstalling removes the sums' tables, triggers and function."""
+        with self.rolled_back():
+            uninstall_hook(self.env)
+            cr = self.env.cr
+            cr.execute(
+                "SELECT to_regclass('prm_stay_rollup'), to_regclass('prm_stay_delta')"
+            )
+            self.assertEqual(cr.fetchone(), (None, None))
+            cr.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'prm_stay_rollup%'"
+            )
+            self.assertEqual(cr.fetchone()[0], 0)
+            cr.execute(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'prm_stay_rollup_changed'"
+            )
+            self.assertEqual(cr.fetchone()[0], 0)
+
+    def test_doctests(self):
+        """The examples in the rollup modules' docstrings hold."""
+        for module in (rollup, engagement_rollup, stay_rollup, prm_stays_report_mixin):
+            result = doctest.testmod(module)
+            self.assertGreater(result.attempted, 0, module.__name__)
+            self.assertEqual(result.failed, 0, module.__name__)
