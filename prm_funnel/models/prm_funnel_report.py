@@ -3,8 +3,6 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from odoo.addons.prm_tracking.tools.schema import create_new
-
 from ..tools import stay_rollup
 from ..tools.stay_rollup import stay_measures
 from .prm_stage_history import EXIT_KINDS
@@ -123,7 +121,7 @@ class PrmFunnelReport(models.Model):
     # (tools/stay_rollup.py), kept here: the funnel is their first report
 
     def init(self):
-        if create_new(self.env.cr, stay_rollup.TABLE, stay_rollup.create_sql()):
+        if stay_rollup.STAYS.ensure(self.env.cr, stay_rollup.create_sql()):
             self._prm_rebuild_stays()
 
     @api.model

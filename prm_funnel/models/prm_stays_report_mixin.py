@@ -8,7 +8,10 @@ from odoo.tools import SQL
 from ..tools import stay_rollup
 
 # aggregates of a dimension that a combination row answers as the stays would
-DIM_AGGREGATES = {"count_distinct", "min", "max", "array_agg", "bool_and", "bool_or"}
+DIM_AGGREGATES = {"count_distinct", "min", "max", "bool_and", "bool_or"}
+# the context value switching a report to the sums: an object, which no
+# client's JSON context can carry
+ROLLUP = object()
 
 
 class PrmStaysReportMixin(models.AbstractModel):
@@ -26,6 +29,10 @@ class PrmStaysReportMixin(models.AbstractModel):
     # report field -> rollup measure it sums
     _prm_rollup_measures = {}
 
+    def _prm_on_rollup(self):
+        """Whether this call reads the sums (see :meth:`_read_group`)."""
+        return self.env.context.get("prm_rollup") is ROLLUP
+
     def _prm_stays_query(self):
         """The report's rows: one per stay."""
         raise NotImplementedError
@@ -41,7 +48,7 @@ class PrmStaysReportMixin(models.AbstractModel):
 
     @property
     def _table_query(self):
-        if not self.env.context.get("prm_rollup"):
+        if not self._prm_on_rollup():
             return self._prm_stays_query()
         columns = [f"r.{name}" for name in ("id", *self._prm_rollup_dims)]
         columns += [
@@ -67,16 +74,28 @@ class PrmStaysReportMixin(models.AbstractModel):
         order=None,
     ):
         model = self
-        if not self.env.context.get("prm_rollup") and self._prm_rollup_serves(
+        if not self._prm_on_rollup() and self._prm_rollup_serves(
             domain, groupby, aggregates, having, order
         ):
-            model = self.with_context(prm_rollup=True)
-        return super(PrmStaysReportMixin, model)._read_group(
+            model = self.with_context(prm_rollup=ROLLUP)
+        rows = super(PrmStaysReportMixin, model)._read_group(
             domain, groupby, aggregates, having, offset, limit, order
         )
+        if model is self:
+            return rows
+        # the groups' records back in the caller's environment
+        return [
+            tuple(
+                value.with_env(self.env)
+                if isinstance(value, models.BaseModel)
+                else value
+                for value in row
+            )
+            for row in rows
+        ]
 
     def _read_group_select(self, aggregate_spec, query):
-        if not self.env.context.get("prm_rollup"):
+        if not self._prm_on_rollup():
             return super()._read_group_select(aggregate_spec, query)
         if aggregate_spec == "__count":
             return SQL("SUM(%s)", SQL.identifier(self._table, "prm_stays"))
@@ -85,15 +104,13 @@ class PrmStaysReportMixin(models.AbstractModel):
         if measure is None:  # a dimension (DIM_AGGREGATES)
             return super()._read_group_select(aggregate_spec, query)
         column = self._field_to_sql(self._table, fname, query)
-        if func == "sum":
-            return SQL("SUM(%s)", column)
-        # a mean over the stays (the rates are 0/100 flags) or the ended ones
-        count = "prm_" + stay_rollup.MEAN_OVER.get(measure, "stays")
-        return SQL(
-            "SUM(%s)::numeric / NULLIF(SUM(%s), 0)",
-            column,
-            SQL.identifier(self._table, count),
+        # over the stays (the rates are 0/100 flags), or the ended ones
+        count = SQL.identifier(
+            self._table, "prm_" + stay_rollup.MEAN_OVER.get(measure, "stays")
         )
+        if func == "sum":  # empty, as the stays' sum, when no stay counts
+            return SQL("CASE WHEN SUM(%s) > 0 THEN SUM(%s) END", count, column)
+        return SQL("SUM(%s)::numeric / NULLIF(SUM(%s), 0)", column, count)
 
     def _prm_rollup_answers(self, spec):
         """Whether an aggregate `spec` is answered alike by the rollup."""
@@ -129,7 +146,7 @@ class PrmStaysReportMixin(models.AbstractModel):
         rules = self.env["ir.rule"]._compute_domain(self._name, "read")
         return all(
             path.split(".")[0] in dims
-            for path in _field_paths(list(domain) + list(rules or []))
+            for path in _field_paths(list(domain or []) + list(rules or []))
         )
 
 

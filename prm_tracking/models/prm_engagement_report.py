@@ -6,7 +6,6 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools import engagement_rollup as rollup
-from ..tools.schema import create_new
 from .prm_event import ORIGINS
 from .prm_event_type import CHANNELS
 
@@ -69,7 +68,7 @@ class PrmEngagementReport(models.Model):
     events = fields.Integer(readonly=True, aggregator="sum")
 
     def init(self):
-        if create_new(self.env.cr, rollup.ROLLUP, rollup.create_sql()):
+        if rollup.ENGAGEMENT.ensure(self.env.cr, rollup.create_sql()):
             self._prm_rebuild()
 
     @property

@@ -22,9 +22,11 @@ COALESCE((kind)::text, ''))"
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from psycopg2 import errors
+
+from odoo import fields
 
 from .locks import run_unless_superseded, try_lock
 
@@ -51,7 +53,7 @@ class Rollup:
         self.key = "concat_ws('|', {})".format(
             ", ".join(
                 "COALESCE(({})::text, '')".format(
-                    f"{name} - DATE '2000-01-01'" if kind.startswith("date") else name
+                    f"{name} - DATE '2000-01-01'" if kind.split()[0] == "date" else name
                 )
                 for name, kind in dims
             )
@@ -69,6 +71,28 @@ class Rollup:
         CREATE TABLE IF NOT EXISTS {self.delta} (
             id bigserial PRIMARY KEY, {columns}, {measures});
         """
+
+    def ensure(self, cr, ddl):
+        """Run the idempotent `ddl` (tables, functions, triggers), the tables
+        first dropped when their columns are not this rollup's (a version
+        that adds a dimension or a measure); whether they are new and must
+        be filled."""
+        cr.execute(
+            "SELECT array_agg(column_name::text ORDER BY column_name) "
+            "FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name IN %s",
+            [(self.table, self.delta)],
+        )
+        found = cr.fetchone()[0]
+        wanted = sorted(
+            ["id", "key", *self.dim_names, *self.measure_names]
+            + ["id", *self.dim_names, *self.measure_names]
+        )
+        if found and found != wanted:
+            _logger.info("%s: new columns, summing again", self.table)
+            cr.execute(self.drop_sql())
+        cr.execute(ddl)
+        return found != wanted
 
     def drop_sql(self):
         return f"DROP TABLE IF EXISTS {self.table};\nDROP TABLE IF EXISTS {self.delta};"
@@ -195,5 +219,5 @@ class Rollup:
         _logger.info("%s: summing again in a minute (a fold ran)", self.table)
         cron = env.ref(retry_cron, raise_if_not_found=False)
         if cron:  # not during the install, before the jobs are loaded
-            cron._trigger(datetime.now() + timedelta(minutes=1))
+            cron._trigger(fields.Datetime.now() + timedelta(minutes=1))
         return False
