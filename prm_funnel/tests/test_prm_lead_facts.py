@@ -2,12 +2,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from odoo.tests import tagged
 
 from ..hooks import uninstall_hook
-from .test_prm_stage_history import RANDOM_STEPS, StageHistoryCommon
+from .test_prm_stage_history import RANDOM_SETTINGS, RANDOM_STEPS, StageHistoryCommon
 
 
 @tagged("post_install", "-at_install", "prm_funnel")
@@ -209,11 +209,7 @@ class TestPrmLeadFacts(StageHistoryCommon):
             (rows[other.id]["qualified"], rows[other.id]["accepted"]), (0, 0)
         )
 
-    @settings(
-        max_examples=20,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @RANDOM_SETTINGS
     @given(RANDOM_STEPS)
     def test_random_changes_stay_exact(self, steps):
         """Any sequence of stage moves, wins, losses, restores, merges,

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from odoo.exceptions import AccessError
@@ -27,6 +28,10 @@ COMPARED = (
     "is_initial",
 )
 
+# the property tests over RANDOM_STEPS: each example is a few ORM calls
+RANDOM_SETTINGS = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # random changes to a few leads: (action, lead, argument)
 RANDOM_STEPS = st.lists(
     st.tuples(

@@ -4,7 +4,7 @@ import doctest
 from numbers import Number
 from unittest.mock import patch
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from odoo.models import BaseModel
 from odoo.tests import new_test_user, tagged
@@ -15,7 +15,7 @@ from ..hooks import uninstall_hook
 from ..models import prm_stays_report_mixin
 from ..models.prm_stays_report_mixin import PrmStaysReportMixin
 from ..tools import stay_rollup
-from .test_prm_stage_history import RANDOM_STEPS, StageHistoryCommon
+from .test_prm_stage_history import RANDOM_SETTINGS, RANDOM_STEPS, StageHistoryCommon
 
 REPORTS = ("prm.funnel.report", "prm.value.report")
 
@@ -231,11 +231,7 @@ class TestPrmStayRollup(StageHistoryCommon):
         cr.execute("SELECT id, ctid::text FROM prm_stay_rollup ORDER BY id")
         self.assertEqual(cr.fetchall(), before)
 
-    @settings(
-        max_examples=20,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @RANDOM_SETTINGS
     @given(RANDOM_STEPS)
     def test_random_changes_stay_exact(self, steps):
         """Any sequence of stage moves, wins, losses, restores, merges,
