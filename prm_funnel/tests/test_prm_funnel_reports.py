@@ -375,6 +375,10 @@ class TestPrmFunnelReports(StageHistoryCommon):
         )
         analysis.action_compute()
         self.assertEqual((analysis.leads, analysis.won), (1, 1))
+        two.user_id = False  # unassigned leads count too, as crm's rule shows them
+        analysis.action_compute()
+        self.assertEqual(analysis.leads, 2)
+        two.user_id = self.sales_manager
         visible = (
             self.env["prm.funnel.report"]
             .with_user(self.salesman)
