@@ -134,14 +134,10 @@ class PrmStaysReportMixin(models.AbstractModel):
                 return False
         if not all(self._prm_rollup_answers(spec) for spec in aggregates):
             return False
-        for part in (order or "").split(","):
-            match = part.strip() and regex_order.match(part)
-            if part.strip() and not (
-                match
-                and (
-                    match["term"] in groupby or self._prm_rollup_answers(match["term"])
-                )
-            ):
+        for part in filter(None, (p.strip() for p in (order or "").split(","))):
+            match = regex_order.match(part)
+            term = match and match["term"]
+            if not term or not (term in groupby or self._prm_rollup_answers(term)):
                 return False
         rules = self.env["ir.rule"]._compute_domain(self._name, "read")
         return all(

@@ -59,8 +59,6 @@ ENGAGEMENT = Rollup(
     (("events", "integer"),),
     LOCK,
 )
-COLUMNS = ENGAGEMENT.columns
-D_COLUMNS = ", ".join(f"d.{name}" for name, _type, _expr in DIMS)
 GROUP = ENGAGEMENT.group
 
 
@@ -91,10 +89,10 @@ def _move(rows, old, new, where):
     """The deltas of `rows` (FROM clause) moving from the dimensions `old` to
     `new`: -1 and +1 for each, summed, the combinations that cancel out left
     out."""
-    return _insert_delta(
-        f"SELECT {D_COLUMNS}, sum(d.n) FROM {rows} "
-        f"CROSS JOIN LATERAL (VALUES ({old}, -1), ({new}, 1)) AS d ({COLUMNS}, n) "
-        f"WHERE {where} GROUP BY {GROUP} HAVING sum(d.n) <> 0"
+    return ENGAGEMENT.insert_changes(
+        f"{rows} CROSS JOIN LATERAL (VALUES ({old}, -1), ({new}, 1)) "
+        f"AS d ({ENGAGEMENT.all_columns}) WHERE {where}",
+        alias="d.",
     )
 
 

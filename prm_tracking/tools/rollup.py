@@ -101,19 +101,24 @@ class Rollup:
         """`select` (dimensions, then measures) recorded as pending changes."""
         return f"INSERT INTO {self.delta} ({self.all_columns}) {select};"
 
-    def _sums(self, alias=""):
-        return ", ".join(f"sum({alias}{name})" for name in self.measure_names)
+    def _sums(self, alias="", named=False):
+        return ", ".join(
+            f"sum({alias}{name})" + (f" AS {name}" if named else "")
+            for name in self.measure_names
+        )
 
     def _changed(self, alias=""):
         return " OR ".join(f"sum({alias}{name}) <> 0" for name in self.measure_names)
 
-    def insert_changes(self, rows):
-        """The pending changes of `rows` (a FROM item of dimensions, then
-        signed measures), summed per combination; those that cancel out are
-        left out."""
+    def insert_changes(self, rows, alias=""):
+        """The pending changes of `rows` (FROM items and conditions giving the
+        dimensions and signed measures, under their column names, qualified
+        by `alias` if given), summed per combination; those that cancel out
+        are left out."""
+        columns = ", ".join(f"{alias}{name}" for name in self.dim_names)
         return self.insert_delta(
-            f"SELECT {self.columns}, {self._sums()} FROM {rows} "
-            f"GROUP BY {self.group} HAVING {self._changed()}"
+            f"SELECT {columns}, {self._sums(alias)} FROM {rows} "
+            f"GROUP BY {self.group} HAVING {self._changed(alias)}"
         )
 
     @property
@@ -121,13 +126,12 @@ class Rollup:
         """The pending deltas added to the rollup; returns (id, first measure)
         of the rows written (those at zero are to be removed)."""
         first = self.measure_names[0]
-        sums = ", ".join(f"sum({name}) AS {name}" for name in self.measure_names)
         added = ", ".join(
             f"{name} = r.{name} + EXCLUDED.{name}" for name in self.measure_names
         )
         return f"""
         WITH gone AS (DELETE FROM {self.delta} RETURNING {self.all_columns}),
-        sums AS (SELECT {self.columns}, {sums} FROM gone
+        sums AS (SELECT {self.columns}, {self._sums(named=True)} FROM gone
                   GROUP BY {self.group} HAVING {self._changed()})
         INSERT INTO {self.table} AS r (key, {self.all_columns})
         SELECT {self.key}, {self.all_columns} FROM sums
@@ -164,7 +168,6 @@ class Rollup:
         """The rollup plus its pending changes, one row per combination (id,
         dimensions, measures; pending-only combinations get negative ids)."""
         first = self.measure_names[0]
-        sums = ", ".join(f"sum({name}) AS {name}" for name in self.measure_names)
         r_dims = ", ".join(f"r.{name}" for name in self.dim_names)
         p_dims = ", ".join(f"p.{name}" for name in self.dim_names)
         added = ", ".join(
@@ -173,7 +176,8 @@ class Rollup:
         pending = ", ".join(f"p.{name}" for name in self.measure_names)
         return f"""
         WITH pending AS MATERIALIZED (
-            SELECT {self.key} AS key, min(id) AS id, {self.columns}, {sums}
+            SELECT {self.key} AS key, min(id) AS id, {self.columns},
+                   {self._sums(named=True)}
               FROM {self.delta} GROUP BY {self.columns}
         )
         SELECT r.id, {r_dims}, {added}
