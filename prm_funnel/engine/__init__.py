@@ -13,6 +13,8 @@ from .funnel import (
     StageRow,
     Stay,
     base_win_rate,
+    cohort_counts,
+    hours,
     lift,
     stage_counts,
     stage_table,
@@ -21,6 +23,7 @@ from .funnel import (
     velocity,
     what_if,
 )
+from .periods import split_weeks
 from .stats import (
     interval_text,
     normal_cdf,
@@ -41,11 +44,14 @@ __all__ = [
     "StageRow",
     "Stay",
     "base_win_rate",
+    "cohort_counts",
+    "hours",
     "lift",
     "normal_cdf",
     "stage_counts",
     "stage_table",
     "stage_table_of_counts",
+    "split_weeks",
     "stage_win_rate",
     "two_proportion_test",
     "velocity",

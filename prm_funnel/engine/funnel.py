@@ -51,6 +51,43 @@ def _ratio(num, den):
 
 
 KINDS = ("advanced", "regressed", "won", "lost", "merged", "open")
+# the valued progression's sums per source of the stays (see cohort_counts)
+SOURCE_SUMS = ("leads", "initial_value", "value_added", "value_lost", "won_revenue")
+
+
+def hours(days):
+    """Days rounded to the whole hour (halves up): the medians of days in
+    stage are over these (the cohort sums keep a distribution of them).
+
+    >>> hours(2.02), hours(0.99), hours(0)
+    (48, 24, 0)
+    """
+    return math.floor(days * 24 + 0.5)
+
+
+def weighted_median(counts):
+    """The median of values given as ``{value: how many}`` (None without
+    any), as :func:`statistics.median` of the values repeated.
+
+    >>> weighted_median({1: 2, 5: 1}), weighted_median({1: 1, 3: 1})
+    (1, 2.0)
+    """
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    ordered = sorted(value for value, n in counts.items() if n)
+
+    def at(position):
+        seen = 0
+        for value in ordered:
+            seen += counts[value]
+            if seen > position:
+                return value
+        return ordered[-1]
+
+    if total % 2:
+        return at(total // 2)
+    return (at(total // 2 - 1) + at(total // 2)) / 2
 
 
 def stage_counts(stays, stages, won_stages):
@@ -60,7 +97,8 @@ def stage_counts(stays, stages, won_stages):
     :return: ``(per_stage, furthest)``: ``per_stage`` maps each stage of
         ``stages`` a lead was in to a dict of ``entered`` (stays), ``leads``
         (distinct), one count per exit kind (unknown kinds count as open),
-        ``median_days`` and ``mean_days`` (ended stays, None without any);
+        ``median_days`` (ended stays, their days rounded to the hour) and
+        ``mean_days`` (ended stays; both None without any);
         ``furthest`` maps ``(rank, won)`` to the number of leads whose
         furthest stage has that rank in ``stages`` (``len(stages)`` for a
         won stage) and that were won (or not)
@@ -95,13 +133,97 @@ def stage_counts(stays, stages, won_stages):
     for stage, row in per_stage.items():
         row["leads"] = len(seen[stage])
         days = durations.get(stage)
-        row["median_days"] = statistics.median(days) if days else None
+        row["median_days"] = (
+            statistics.median(hours(d) for d in days) / 24 if days else None
+        )
         row["mean_days"] = statistics.fmean(days) if days else None
     furthest = {}
     for lead, rank in rank_of.items():
         key = (rank, lead in won_leads)
         furthest[key] = furthest.get(key, 0) + 1
     return per_stage, furthest
+
+
+def cohort_counts(rows, stages, won_stages):
+    """:func:`stage_counts` of a cohort, and its valued progression per
+    source of the stays, from the sums the cohort rollup keeps
+    (``tools/cohort_rollup.py``).
+
+    :param rows: dicts of sums: *stay rows* (``stages`` None) per
+        ``stage_id``, ``kind``, ``hours`` (ended stays) and
+        ``stay_source_id``, with ``n`` stays, ``initial`` (first stays),
+        ``duration_days`` and the values ``initial_value``,
+        ``value_added``, ``value_lost``, ``open_revenue``; *lead rows*:
+        ``n`` leads that were in the ``stages`` (ids)
+    :return: ``(per_stage, furthest, per_source)``; ``per_source`` maps
+        each source id of the stays to the sums :data:`SOURCE_SUMS`
+
+    >>> rows = [
+    ...     dict(stage_id=10, kind="advanced", hours=48, stay_source_id=7,
+    ...          stages=None, n=1, initial=1, duration_days=2.0,
+    ...          initial_value=5, value_added=0, value_lost=0, open_revenue=0),
+    ...     dict(stage_id=99, kind="open", hours=None, stay_source_id=7,
+    ...          stages=None, n=1, initial=0, duration_days=0,
+    ...          initial_value=0, value_added=3, value_lost=0, open_revenue=8),
+    ...     dict(stages=[10, 99], n=1)]
+    >>> per_stage, furthest, per_source = cohort_counts(rows, [10, 20], {99})
+    >>> per_stage[10]["advanced"], per_stage[10]["median_days"], furthest
+    (1, 2.0, {(2, True): 1})
+    >>> per_source[7]["won_revenue"], per_source[7]["leads"]
+    (8.0, 1.0)
+    """
+    order = {stage: i for i, stage in enumerate(stages)}
+    top = len(stages)
+    per_stage, leads, histograms, furthest, per_source = {}, {}, {}, {}, {}
+    for row in rows:
+        n = row["n"]
+        if not n:
+            continue
+        if row["stages"] is not None:  # a lead row
+            ranks = [
+                top if stage in won_stages else order[stage]
+                for stage in row["stages"]
+                if stage in won_stages or stage in order
+            ]
+            for stage in row["stages"]:
+                if stage in order:
+                    leads[stage] = leads.get(stage, 0) + n
+            if ranks:
+                key = (max(ranks), any(s in won_stages for s in row["stages"]))
+                furthest[key] = furthest.get(key, 0) + n
+            continue
+        stage = row["stage_id"]
+        sums = per_source.setdefault(
+            row["stay_source_id"], dict.fromkeys(SOURCE_SUMS, 0.0)
+        )
+        for key, value in (
+            ("leads", row["initial"]),
+            ("initial_value", row["initial_value"]),
+            ("value_added", row["value_added"]),
+            ("value_lost", row["value_lost"]),
+            ("won_revenue", row["open_revenue"] if stage in won_stages else 0),
+        ):
+            sums[key] += float(value)
+        if stage in won_stages or stage not in order:
+            continue
+        counts = per_stage.setdefault(
+            stage, dict.fromkeys(("entered", *KINDS, "days", "ended"), 0)
+        )
+        counts["entered"] += n
+        counts[row["kind"] if row["kind"] in KINDS else "open"] += n
+        if row["hours"] is not None and row["kind"] != "open":
+            histogram = histograms.setdefault(stage, {})
+            histogram[row["hours"]] = histogram.get(row["hours"], 0) + n
+            counts["days"] += float(row["duration_days"])
+            counts["ended"] += n
+    for stage, counts in per_stage.items():
+        counts["leads"] = leads.get(stage, 0)
+        median = weighted_median(histograms.get(stage, {}))
+        counts["median_days"] = None if median is None else median / 24
+        ended = counts.pop("ended")
+        days = counts.pop("days")
+        counts["mean_days"] = days / ended if ended else None
+    return per_stage, furthest, per_source
 
 
 def stage_table(stays, stages, won_stages):

@@ -3,7 +3,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools import stay_rollup
+from ..tools import cohort_rollup, pipeline_rollup, stay_rollup
 from ..tools.stay_rollup import stay_measures
 from .prm_stage_history import EXIT_KINDS
 
@@ -118,22 +118,40 @@ class PrmFunnelReport(models.Model):
         )
 
     # the sums per combination both stay reports answer their pivots from
-    # (tools/stay_rollup.py), kept here: the funnel is their first report
+    # (tools/stay_rollup.py), and the funnel analysis's per cohort
+    # (tools/cohort_rollup.py) and per lead (tools/pipeline_rollup.py), kept
+    # here: the funnel is their first report
+    _prm_rollups = (
+        (stay_rollup.STAYS, stay_rollup.create_sql, stay_rollup.REBUILD),
+        (cohort_rollup.COHORTS, cohort_rollup.create_sql, cohort_rollup.REBUILD),
+        (pipeline_rollup.PIPELINE, pipeline_rollup.create_sql, pipeline_rollup.REBUILD),
+    )
 
     def init(self):
-        if stay_rollup.STAYS.ensure(self.env.cr, stay_rollup.create_sql()):
-            self._prm_rebuild_stays()
+        for rollup, create_sql, rebuild in self._prm_rollups:
+            if rollup.ensure(self.env.cr, create_sql()):
+                self._prm_rebuild_stays(rollup, rebuild)
 
     @api.model
     def _prm_fold_stays(self):
-        """Add the pending changes to the sums (the job, every few minutes)."""
+        """Add the pending changes to the sums (the job, every few minutes);
+        whether every fold ran."""
         self.env.flush_all()
-        return stay_rollup.STAYS.run_fold(self.env.cr)
+        return all(
+            [rollup.run_fold(self.env.cr) for rollup, _c, _r in self._prm_rollups]
+        )
 
     @api.model
-    def _prm_rebuild_stays(self):
+    def _prm_rebuild_stays(self, *only):
         """Sum every stay again (daily, after the history is revalued; after
-        loading stays with the triggers off)."""
-        return stay_rollup.STAYS.run_rebuild(
-            self.env, stay_rollup.REBUILD, "prm_funnel.ir_cron_prm_stay_rebuild"
+        loading stays with the triggers off): every rollup, or `only` the
+        one given as (rollup, rebuild statement); whether every one ran."""
+        pairs = [only] if only else [(r, stmt) for r, _c, stmt in self._prm_rollups]
+        return all(
+            [
+                rollup.run_rebuild(
+                    self.env, statement, "prm_funnel.ir_cron_prm_stay_rebuild"
+                )
+                for rollup, statement in pairs
+            ]
         )

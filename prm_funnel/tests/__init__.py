@@ -7,3 +7,4 @@ from . import test_prm_funnel_tour
 from . import test_prm_access_matrix
 from . import test_prm_read_replica
 from . import test_prm_stay_rollup
+from . import test_prm_cohort_rollup

@@ -7,7 +7,8 @@ from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools import charts
 
-from ..engine import KINDS, stage_table_of_counts, velocity
+from ..engine import cohort_counts, split_weeks, stage_table_of_counts, velocity
+from ..tools import cohort_rollup, pipeline_rollup
 
 
 class PrmFunnelAnalysis(models.TransientModel):
@@ -73,24 +74,24 @@ class PrmFunnelAnalysis(models.TransientModel):
 
     # ------------------------------------------------------------------
 
-    def _stay_filter(self, alias="h"):
-        """SQL condition on the first stay of the cohort's leads (created in
-        the period, by team, salesperson, source, medium, campaign)."""
+    def _cohort_filter(self, alias="r"):
+        """SQL condition on the cohort columns of the cohort sums
+        (``tools/cohort_rollup.py``): the first stay's team, salesperson,
+        source, medium and campaign, the company, and for a salesperson the
+        leads that are theirs or nobody's now, as crm's rule."""
         self.ensure_one()
-        start, end = self._period()
         conditions = self._lead_conditions(
             alias, ("team_id", "user_id", "source_id", "medium_id", "campaign_id")
         )
-        if self._own_leads_only():  # the lead's salesperson now, as crm's rule
+        if self._own_leads_only():
+            owner = SQL.identifier(alias, "owner_id")
             conditions[-1] = SQL(
-                "%s IN (SELECT id FROM crm_lead WHERE user_id = %s OR user_id IS NULL)",
-                SQL.identifier(alias, "lead_id"),
+                "%s AND (%s = %s OR %s IS NULL)",
+                SQL.identifier(alias, "has_lead"),
+                owner,
                 self.env.uid,
+                owner,
             )
-        conditions += [
-            SQL("%s.lead_create_date >= %s", SQL.identifier(alias), start),
-            SQL("%s.lead_create_date < %s", SQL.identifier(alias), end),
-        ]
         return SQL(" AND ").join(conditions)
 
     def _lead_filter(self, alias="l"):
@@ -195,127 +196,41 @@ class PrmFunnelAnalysis(models.TransientModel):
         )
 
     def _funnel_counts(self, pipeline):
-        """(per stage, furthest, per source) of the cohort's stays, counted
-        in the database as :func:`~..engine.stage_counts` counts them (per
-        stage and furthest rank in ``pipeline``, stage ids in order) and the
-        valued progression per source as the Valued Progression report."""
-        self.env.cr.execute(
-            SQL(
-                """
-            WITH cohort AS (
-                SELECT DISTINCT h.lead_ref
-                  FROM prm_stage_history h
-                 WHERE h.is_initial AND %(filter)s
-            ),
-            stays AS MATERIALIZED (
-                SELECT h.lead_ref, h.stage_id, h.duration_days, h.is_initial,
-                       COALESCE(h.value, 0) AS value,
-                       COALESCE(h.value_delta, 0) AS delta,
-                       COALESCE(h.expected_revenue, 0) AS revenue,
-                       h.exit_kind, COALESCE(s.is_won, false) AS is_won,
-                       CASE WHEN h.exit_kind IN %(kinds)s THEN h.exit_kind
-                            ELSE 'open' END AS kind,
-                       CASE WHEN s.is_won THEN %(top)s
-                            ELSE array_position(%(pipeline)s::int[], h.stage_id) - 1
-                       END AS rank,
-                       COALESCE(src.name, '') AS source
-                  FROM prm_stage_history h
-                  JOIN cohort c ON c.lead_ref = h.lead_ref
-                  JOIN crm_stage s ON s.id = h.stage_id
-             LEFT JOIN utm_source src ON src.id = h.source_id
-            ),
-            per_stage AS (
-                SELECT stage_id, count(*) AS entered,
-                       count(DISTINCT lead_ref) AS leads,
-                       count(*) FILTER (WHERE kind = 'advanced') AS advanced,
-                       count(*) FILTER (WHERE kind = 'regressed') AS regressed,
-                       count(*) FILTER (WHERE kind = 'won') AS won,
-                       count(*) FILTER (WHERE kind = 'lost') AS lost,
-                       count(*) FILTER (WHERE kind = 'merged') AS merged,
-                       count(*) FILTER (WHERE kind = 'open') AS open,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_days)
-                           FILTER (WHERE kind <> 'open') AS median_days,
-                       avg(duration_days) FILTER (WHERE kind <> 'open') AS mean_days
-                  FROM stays
-                 WHERE rank IS NOT NULL AND NOT is_won
-              GROUP BY stage_id
-            ),
-            per_lead AS (
-                SELECT max(rank) AS rank, bool_or(is_won) AS won
-                  FROM stays
-                 WHERE rank IS NOT NULL
-              GROUP BY lead_ref
-            ),
-            per_source AS (
-                SELECT source,
-                       count(*) FILTER (WHERE is_initial) AS leads,
-                       COALESCE(sum(value) FILTER (WHERE is_initial), 0)
-                           AS initial_value,
-                       COALESCE(sum(delta) FILTER (
-                           WHERE NOT is_initial AND delta > 0), 0) AS value_added,
-                       COALESCE(sum(-delta) FILTER (
-                           WHERE NOT is_initial AND delta <= 0), 0)
-                       + COALESCE(sum(value) FILTER (
-                           WHERE exit_kind IN ('lost', 'merged')), 0) AS value_lost,
-                       COALESCE(sum(revenue) FILTER (
-                           WHERE is_won AND exit_kind = 'open'), 0) AS won_revenue
-                  FROM stays
-              GROUP BY source
-            )
-            SELECT (SELECT json_agg(per_stage) FROM per_stage),
-                   (SELECT json_agg(f) FROM (
-                        SELECT rank, won, count(*) AS leads
-                          FROM per_lead GROUP BY rank, won) AS f),
-                   (SELECT json_agg(per_source) FROM per_source)
-                """,
-                filter=self._stay_filter(),
-                kinds=KINDS,
-                top=len(pipeline),
-                pipeline=pipeline,
-            )
+        """(per stage, furthest, per source) of the cohort's stays, as
+        :func:`~..engine.stage_counts` counts them (per stage and furthest
+        rank in ``pipeline``, stage ids in order) and the valued progression
+        per source as the Valued Progression report: from the cohort sums
+        for the whole weeks of the period, from the stays for the rest."""
+        won = self.env["crm.stage"].search([("is_won", "=", True)])
+        ranges, weeks = split_weeks(*self._period())
+        self.env.cr.execute(cohort_rollup.figures(ranges, weeks, self._cohort_filter()))
+        per_stage, furthest, sums = cohort_counts(
+            self.env.cr.dictfetchall(), pipeline, set(won.ids)
         )
-        stage_rows, lead_rows, source_rows = self.env.cr.fetchone()
-        per_stage = {row.pop("stage_id"): row for row in stage_rows or ()}
-        furthest = {(row["rank"], row["won"]): row["leads"] for row in lead_rows or ()}
-        per_source = {row.pop("source"): row for row in source_rows or ()}
+        sources = self.env["utm.source"].browse([i for i in sums if i]).exists()
+        names = {source.id: source.name for source in sources}
+        per_source = {}  # per name, as the report groups them
+        for source_id, acc in sums.items():
+            merged = per_source.setdefault(
+                names.get(source_id) or "", dict.fromkeys(acc, 0.0)
+            )
+            for key, value in acc.items():
+                merged[key] += value
         return per_stage, furthest, per_source
 
     def _velocity(self):
-        """Velocity figures: leads closed in the period, pipeline open now."""
-        start, end = self._period()
-        self.env["crm.lead"].flush_model()
+        """Velocity figures: leads closed in the period, pipeline open now
+        (sums kept per week and combination, tools/pipeline_rollup.py)."""
+        self.env.flush_all()
+        ranges, weeks = split_weeks(*self._period())
         self.env.cr.execute(
-            SQL(
-                """
-            SELECT count(*) FILTER (WHERE l.active AND l.probability = 100),
-                   count(*) FILTER (WHERE NOT l.active AND l.probability = 0),
-                   COALESCE(sum(l.expected_revenue)
-                       FILTER (WHERE l.active AND l.probability = 100), 0),
-                   avg(EXTRACT(EPOCH FROM (l.date_closed - l.create_date)) / 86400.0)
-                       FILTER (WHERE l.active AND l.probability = 100)
-              FROM crm_lead l
-             WHERE l.date_closed >= %s AND l.date_closed < %s AND %s
-                """,
-                start,
-                end,
-                self._lead_filter(),
-            )
+            pipeline_rollup.figures(ranges, weeks, self._lead_filter("r"))
         )
-        won, lost, won_revenue, cycle = self.env.cr.fetchone()
-        self.env.cr.execute(
-            SQL(
-                """
-            SELECT count(DISTINCT l.id), COALESCE(sum(l.expected_revenue), 0),
-                   COALESCE(sum(h.value), 0)
-              FROM crm_lead l
-              JOIN crm_stage s ON s.id = l.stage_id AND NOT COALESCE(s.is_won, false)
-         LEFT JOIN prm_stage_history h ON h.lead_id = l.id AND h.exit_kind = 'open'
-             WHERE l.active AND l.type = 'opportunity' AND %s
-                """,
-                self._lead_filter(),
-            )
-        )
-        open_count, pipeline, weighted = self.env.cr.fetchone()
+        sums = {kind: row for kind, *row in self.env.cr.fetchall()}
+        won, won_revenue, cycle_sum, _value = sums.get("won", (0, 0, 0, 0))
+        lost = sums.get("lost", (0,))[0]
+        open_count, pipeline, _cycle, weighted = sums.get("open", (0, 0, 0, 0))
+        cycle = cycle_sum / won if won else None
         win_rate = won / (won + lost) if won + lost else 0.0
         avg_deal = float(won_revenue) / won if won else 0.0
         speed = velocity(open_count, win_rate, avg_deal, float(cycle or 0))
