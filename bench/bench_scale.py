@@ -273,7 +273,7 @@ with registry.cursor() as cr:
     Report._prm_rebuild()
     rebuild = time.perf_counter() - start
     cr.rollback()
-    # the Funnel and Valued Progression pivots' sums: the daily count
+    # the funnel pivots' and funnel analysis's sums: the daily count
     cr.execute("SELECT count(*) FROM prm_stage_history")
     stays = cr.fetchone()[0]
     start = time.perf_counter()
@@ -772,8 +772,9 @@ def _report(steps, sizes, reports, rounds, daily, purge, partition, referencing)
         f"took **{daily['fold']:.2f} s**; the daily count from scratch "
         f"**{daily['rebuild']:.1f} s**.",
         "",
-        f"**Funnel and Valued Progression pivots' sums**: the daily count from "
-        f"scratch of {daily['stays']:,} stays **{daily['stays_rebuild']:.1f} s**.",
+        f"**Funnel pivots' and funnel analysis's sums** (per combination, per "
+        f"cohort, per lead): the daily count from scratch of {daily['stays']:,} "
+        f"stays and their leads **{daily['stays_rebuild']:.1f} s**.",
         "",
     ]
     batches = purge["batches"]

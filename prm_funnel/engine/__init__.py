@@ -21,6 +21,7 @@ from .funnel import (
     stage_table_of_counts,
     stage_win_rate,
     velocity,
+    weighted_median,
     what_if,
 )
 from .periods import split_weeks
@@ -55,6 +56,7 @@ __all__ = [
     "stage_win_rate",
     "two_proportion_test",
     "velocity",
+    "weighted_median",
     "verdict",
     "what_if",
     "wilson_interval",

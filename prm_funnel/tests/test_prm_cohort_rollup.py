@@ -8,6 +8,8 @@ from hypothesis import given
 
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.prm_tracking.tools.planner import without_jit
+
 from ..engine import Stay, stage_counts
 from ..hooks import uninstall_hook
 from ..tools import cohort_rollup, pipeline_rollup
@@ -325,6 +327,18 @@ class TestPrmCohortRollup(StageHistoryCommon):
                     f"SELECT count(*) FROM {catalogue} WHERE {name} LIKE 'prm_cohort%'"
                 )
                 self.assertEqual(cr.fetchone()[0], 0)
+
+    def test_big_queries_without_jit(self):
+        """The analyses' big queries run without JIT compilation, and the
+        transaction's setting is back after them."""
+        cr = self.env.cr
+        for setting in ("on", "off"):
+            cr.execute("SELECT set_config('jit', %s, true)", [setting])
+            with without_jit(cr):
+                cr.execute("SHOW jit")
+                self.assertEqual(cr.fetchone()[0], "off")
+            cr.execute("SHOW jit")
+            self.assertEqual(cr.fetchone()[0], setting)
 
     def test_doctests(self):
         """The examples in the cohort and pipeline sums' docstrings hold."""

@@ -4,5 +4,6 @@ from . import engagement_rollup
 from . import event_rows
 from . import indexes
 from . import locks
+from . import planner
 from . import privacy
 from . import schema
