@@ -34,7 +34,12 @@ four times the size (a few tens of thousands of rows at a million leads).
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.rollup import Rollup
-from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+from odoo.addons.prm_tracking.tools.schema import (
+    drop_triggers_sql,
+    statement_function,
+    statement_triggers,
+    triggers_sql,
+)
 
 from ..engine import KINDS
 from .stay_rollup import stay_measure
@@ -188,20 +193,12 @@ def _stay_changes(old, new):
     return _changes([contributions(before, "-"), contributions(stays_of(leads))])
 
 
-STAY_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION prm_cohort_stays_changed() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_stay_changes(None, "prm_new_stays")}
-    ELSIF TG_OP = 'DELETE' THEN
-        {_stay_changes("prm_old_stays", None)}
-    ELSE
-        {_stay_changes("prm_old_stays", "prm_new_stays")}
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+STAY_FUNCTION = statement_function(
+    "prm_cohort_stays_changed",
+    _stay_changes(None, "prm_new_stays"),
+    _stay_changes("prm_old_stays", None),
+    _stay_changes("prm_old_stays", "prm_new_stays"),
+)
 
 
 def _lead_move(new_owner):
@@ -235,16 +232,10 @@ BEGIN
 END $$;
 """
 
-TRIGGERS = (
-    ("prm_cohort_stays_insert", "prm_stage_history", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_cohort_stays_changed()"),
-    ("prm_cohort_stays_update", "prm_stage_history", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_cohort_stays_changed()"),
-    ("prm_cohort_stays_delete", "prm_stage_history", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_cohort_stays_changed()"),
+TRIGGERS = statement_triggers(
+    "prm_cohort_stays", "prm_stage_history", "prm_cohort_stays_changed",
+    "prm_old_stays", "prm_new_stays",
+) + (
     ("prm_cohort_lead_owner", "crm_lead", "AFTER UPDATE OF user_id",
      "FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) "
      "EXECUTE FUNCTION prm_cohort_lead_changed()"),

@@ -28,7 +28,11 @@ it (a safety net for data loaded with the triggers off).
 from odoo.tools import SQL
 
 from odoo.addons.prm_scoring.tools.decision_facts import WON
-from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+from odoo.addons.prm_tracking.tools.schema import (
+    drop_triggers_sql,
+    statement_triggers,
+    triggers_sql,
+)
 
 VALUE_TABLE = "prm_lead_value_added"
 # a stay {h}'s share of its lead's value added: rises of value, the first
@@ -109,15 +113,9 @@ TRIGGERS = (
     ("prm_lead_won", "crm_lead", "AFTER UPDATE OF active, probability",
      f"FOR EACH ROW WHEN ({WON.format(l='OLD')} IS DISTINCT FROM "
      f"{WON.format(l='NEW')}) EXECUTE FUNCTION prm_lead_won_changed()"),
-    ("prm_stays_insert", "prm_stage_history", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
-    ("prm_stays_update", "prm_stage_history", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
-    ("prm_stays_delete", "prm_stage_history", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stays_changed()"),
+) + statement_triggers(
+    "prm_stays", "prm_stage_history", "prm_stays_changed",
+    "prm_old_stays", "prm_new_stays",
 )  # fmt: skip
 
 

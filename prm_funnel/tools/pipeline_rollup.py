@@ -27,7 +27,12 @@ around them from the leads closed then (an index on the closing date).
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.rollup import Rollup
-from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+from odoo.addons.prm_tracking.tools.schema import (
+    drop_triggers_sql,
+    statement_function,
+    statement_triggers,
+    triggers_sql,
+)
 
 TABLE = "prm_pipeline_rollup"
 
@@ -158,20 +163,12 @@ def _stay_changes(old, new):
     )
 
 
-STAY_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION prm_pipeline_stays_changed() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_stay_changes(None, "prm_new_stays")}
-    ELSIF TG_OP = 'DELETE' THEN
-        {_stay_changes("prm_old_stays", None)}
-    ELSE
-        {_stay_changes("prm_old_stays", "prm_new_stays")}
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+STAY_FUNCTION = statement_function(
+    "prm_pipeline_stays_changed",
+    _stay_changes(None, "prm_new_stays"),
+    _stay_changes("prm_old_stays", None),
+    _stay_changes("prm_old_stays", "prm_new_stays"),
+)
 
 TRIGGERS = (
     ("prm_pipeline_lead_insert", "crm_lead", "AFTER INSERT",
@@ -183,15 +180,9 @@ TRIGGERS = (
      "EXECUTE FUNCTION prm_pipeline_lead_changed()"),
     ("prm_pipeline_lead_delete", "crm_lead", "BEFORE DELETE",
      "FOR EACH ROW EXECUTE FUNCTION prm_pipeline_lead_changed()"),
-    ("prm_pipeline_stays_insert", "prm_stage_history", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_pipeline_stays_changed()"),
-    ("prm_pipeline_stays_update", "prm_stage_history", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_pipeline_stays_changed()"),
-    ("prm_pipeline_stays_delete", "prm_stage_history", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_pipeline_stays_changed()"),
+) + statement_triggers(
+    "prm_pipeline_stays", "prm_stage_history", "prm_pipeline_stays_changed",
+    "prm_old_stays", "prm_new_stays",
 )  # fmt: skip
 
 # the days around an analysis's whole weeks: their closed leads

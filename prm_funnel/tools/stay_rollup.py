@@ -21,7 +21,12 @@ so both paths count alike by construction.
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools.rollup import Rollup
-from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+from odoo.addons.prm_tracking.tools.schema import (
+    drop_triggers_sql,
+    statement_function,
+    statement_triggers,
+    triggers_sql,
+)
 
 from .lead_facts import STAY_VALUE_ADDED
 
@@ -147,35 +152,22 @@ def _insert(select):
     return STAYS.insert_changes(f"({select}) c ({STAYS.all_columns})")
 
 
-FUNCTION = f"""
-CREATE OR REPLACE FUNCTION prm_stay_rollup_changed() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_insert(_changes("prm_new_stays", ""))}
-    ELSIF TG_OP = 'DELETE' THEN
-        {_insert(_changes("prm_old_stays", "-"))}
-    ELSE
-        {_insert(
-            f"{_changes('prm_old_stays', '-')} "
-            f"UNION ALL {_changes('prm_new_stays', '')}"
-        )}
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+FUNCTION = statement_function(
+    "prm_stay_rollup_changed",
+    _insert(_changes("prm_new_stays", "")),
+    _insert(_changes("prm_old_stays", "-")),
+    _insert(
+        f"{_changes('prm_old_stays', '-')} UNION ALL {_changes('prm_new_stays', '')}"
+    ),
+)
 
-TRIGGERS = (
-    ("prm_stay_rollup_insert", "prm_stage_history", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stay_rollup_changed()"),
-    ("prm_stay_rollup_update", "prm_stage_history", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_stays NEW TABLE AS prm_new_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stay_rollup_changed()"),
-    ("prm_stay_rollup_delete", "prm_stage_history", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_stays "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_stay_rollup_changed()"),
-)  # fmt: skip
+TRIGGERS = statement_triggers(
+    "prm_stay_rollup",
+    "prm_stage_history",
+    "prm_stay_rollup_changed",
+    "prm_old_stays",
+    "prm_new_stays",
+)
 
 DROP = f"""
 {drop_triggers_sql(TRIGGERS)}

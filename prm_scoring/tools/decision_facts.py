@@ -33,7 +33,11 @@ with the triggers off).
 
 from odoo.tools import SQL
 
-from odoo.addons.prm_tracking.tools.schema import drop_triggers_sql, triggers_sql
+from odoo.addons.prm_tracking.tools.schema import (
+    drop_triggers_sql,
+    statement_triggers,
+    triggers_sql,
+)
 
 # a lead's row {l} is won now (the funnel's lead facts read it too)
 WON = "COALESCE({l}.active AND {l}.probability = 100, false)"
@@ -132,15 +136,9 @@ TRIGGERS = (
      f"FOR EACH ROW WHEN ({WON.format(l='OLD')} IS DISTINCT FROM {WON.format(l='NEW')}"
      " OR OLD.date_closed IS DISTINCT FROM NEW.date_closed) "
      "EXECUTE FUNCTION prm_lead_won_at_changed()"),
-    ("prm_moves_insert", "prm_qualification_entry", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_moves "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_moves_changed()"),
-    ("prm_moves_update", "prm_qualification_entry", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_moves NEW TABLE AS prm_new_moves "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_moves_changed()"),
-    ("prm_moves_delete", "prm_qualification_entry", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_moves "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_moves_changed()"),
+) + statement_triggers(
+    "prm_moves", "prm_qualification_entry", "prm_moves_changed",
+    "prm_old_moves", "prm_new_moves",
 )  # fmt: skip
 
 

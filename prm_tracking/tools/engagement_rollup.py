@@ -30,7 +30,12 @@ the delete case, one count is short and another over).
 from odoo.tools import SQL
 
 from .rollup import Rollup
-from .schema import drop_triggers_sql, triggers_sql
+from .schema import (
+    drop_triggers_sql,
+    statement_function,
+    statement_triggers,
+    triggers_sql,
+)
 
 ROLLUP = "prm_engagement_rollup"
 DELTA = "prm_engagement_delta"
@@ -119,32 +124,24 @@ WHERE x.id = e.lead_id LIMIT 1) l ON true'
 # for the whole function, for the lead lookups: the sweep that moves 21,666
 # anonymous events onto their person then compared every old row with every
 # new one, 21 s of one queue job per ingestion round).
-EVENT_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION prm_engagement_event_changed() RETURNS trigger
-LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_insert_delta(
-            f"SELECT {dims()}, count(*) FROM prm_new_events e "
-            f"{_lead('l', 'e.lead_id')} GROUP BY {GROUP}"
-        )}
-    ELSIF TG_OP = 'DELETE' THEN
-        {_insert_delta(
-            f"SELECT {dims()}, -count(*) FROM prm_old_events e "
-            f"{_lead('l', 'e.lead_id')} GROUP BY {GROUP}"
-        )}
-    ELSE
-        {_move(
-            "prm_old_events o JOIN prm_new_events w ON w.id = o.id "
-            f"{_lead('lo', 'o.lead_id')} {_lead('lw', 'w.lead_id')}",
-            dims("o", "lo.user_id"),
-            dims("w", "lw.user_id"),
-            "o.lead_id IS NULL OR lo.id IS NOT NULL",
-        )}
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+EVENT_FUNCTION = statement_function(
+    "prm_engagement_event_changed",
+    _insert_delta(
+        f"SELECT {dims()}, count(*) FROM prm_new_events e "
+        f"{_lead('l', 'e.lead_id')} GROUP BY {GROUP}"
+    ),
+    _insert_delta(
+        f"SELECT {dims()}, -count(*) FROM prm_old_events e "
+        f"{_lead('l', 'e.lead_id')} GROUP BY {GROUP}"
+    ),
+    _move(
+        "prm_old_events o JOIN prm_new_events w ON w.id = o.id "
+        f"{_lead('lo', 'o.lead_id')} {_lead('lw', 'w.lead_id')}",
+        dims("o", "lo.user_id"),
+        dims("w", "lw.user_id"),
+        "o.lead_id IS NULL OR lo.id IS NOT NULL",
+    ),
+)
 
 # a lead changing owner (after the update) or deleted (before: its events
 # then lose their lead)
@@ -171,16 +168,10 @@ BEGIN
 END $$;
 """
 
-TRIGGERS = (
-    ("prm_engagement_event_insert", "prm_event", "AFTER INSERT",
-     "REFERENCING NEW TABLE AS prm_new_events "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
-    ("prm_engagement_event_update", "prm_event", "AFTER UPDATE",
-     "REFERENCING OLD TABLE AS prm_old_events NEW TABLE AS prm_new_events "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
-    ("prm_engagement_event_delete", "prm_event", "AFTER DELETE",
-     "REFERENCING OLD TABLE AS prm_old_events "
-     "FOR EACH STATEMENT EXECUTE FUNCTION prm_engagement_event_changed()"),
+TRIGGERS = statement_triggers(
+    "prm_engagement_event", "prm_event", "prm_engagement_event_changed",
+    "prm_old_events", "prm_new_events",
+) + (
     ("prm_engagement_lead_owner", "crm_lead", "AFTER UPDATE OF user_id",
      "FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id) "
      "EXECUTE FUNCTION prm_engagement_lead_changed()"),

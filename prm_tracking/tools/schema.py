@@ -39,3 +39,43 @@ def drop_triggers_sql(triggers):
     return "\n".join(
         f"DROP TRIGGER IF EXISTS {name} ON {table};" for name, table, *_rest in triggers
     )
+
+
+def statement_triggers(name, table, function, old, new):
+    """The three statement triggers ``name_insert``, ``name_update`` and
+    ``name_delete`` on `table`, each running `function` with the statement's
+    rows as the transition tables `old` and `new` (for :func:`triggers_sql`).
+
+    >>> [(n, event) for n, _t, event, _a in statement_triggers(
+    ...     "p", "x", "f", "o", "n")]
+    [('p_insert', 'AFTER INSERT'), ('p_update', 'AFTER UPDATE'), \
+('p_delete', 'AFTER DELETE')]
+    """
+    call = f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+    return (
+        (f"{name}_insert", table, "AFTER INSERT",
+         f"REFERENCING NEW TABLE AS {new} {call}"),
+        (f"{name}_update", table, "AFTER UPDATE",
+         f"REFERENCING OLD TABLE AS {old} NEW TABLE AS {new} {call}"),
+        (f"{name}_delete", table, "AFTER DELETE",
+         f"REFERENCING OLD TABLE AS {old} {call}"),
+    )  # fmt: skip
+
+
+def statement_function(function, inserted, deleted, updated):
+    """The trigger function `function` of :func:`statement_triggers`: it runs
+    the SQL `inserted`, `deleted` or `updated` by the statement's kind."""
+    return f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {inserted}
+    ELSIF TG_OP = 'DELETE' THEN
+        {deleted}
+    ELSE
+        {updated}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
