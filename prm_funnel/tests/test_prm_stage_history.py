@@ -37,7 +37,7 @@ RANDOM_STEPS = st.lists(
     st.tuples(
         st.sampled_from(
             ["stage", "win", "lose", "restore", "merge", "revalue", "delete",
-             "probability"]
+             "probability", "owner", "delete_two"]
         ),
         st.integers(0, 3),
         st.integers(0, 3),
@@ -105,6 +105,10 @@ class StageHistoryCommon(PrmCommon):
     def _with_tracking(self):
         self.env = self.env(context=dict(self.env.context, tracking_disable=False))
 
+    def _random_owners(self):
+        """The salespeople the random changes give leads to."""
+        return [self.env.user, self.env["res.users"]]
+
     def _random_changes(self, steps, check):
         """Four leads changed by `steps` (RANDOM_STEPS), `check` run after
         each step."""
@@ -131,6 +135,11 @@ class StageHistoryCommon(PrmCommon):
                 lead.unlink()
             elif action == "probability":  # 100 wins, NULL never does
                 lead.probability = [100.0, 40.0, 0.0, False][j]
+            elif action == "owner":  # two leads in one statement
+                owners = self._random_owners()
+                (lead | leads[j]).exists().user_id = owners[j % len(owners)]
+            elif action == "delete_two":
+                (lead | leads[j]).exists().unlink()
             check()
 
     def _rows(self, stays):

@@ -185,12 +185,30 @@ def _changes(selects):
 def _stay_changes(old, new):
     """The leads of the stays changed by a statement: what they counted
     before (their stays now, less `new`, plus `old`) out, what they count
-    now in. `old` and `new` are transition tables or None."""
-    leads = " UNION ".join(f"SELECT lead_ref FROM {t}" for t in (old, new) if t)
+    now in. `old` and `new` are transition tables or None; of an UPDATE,
+    only the leads of stays that changed in a column counted here (the daily
+    revaluation rewrites values, a win or a loss every stay's "won now").
+
+    Run by EXECUTE, so planned for each statement's own transition tables (a
+    trigger's static statements keep the plan of their first run: made for
+    one ORM flush, it would serve a statement of a million stays)."""
+    if old and new:
+        columns = STAY_COLUMNS.replace("id, ", "", 1)
+        touched = (
+            f"SELECT unnest(ARRAY[o.lead_ref, n.lead_ref]) FROM {old} o "
+            f"JOIN {new} n ON n.id = o.id WHERE ROW(o.{columns.replace(', ', ', o.')})"
+            f" IS DISTINCT FROM ROW(n.{columns.replace(', ', ', n.')})"
+        )
+        leads = f"SELECT DISTINCT lead_ref FROM ({touched}) t (lead_ref)"
+        previous = f"SELECT {STAY_COLUMNS} FROM {old} WHERE lead_ref IN ({leads})"
+    else:
+        leads = f"SELECT lead_ref FROM {old or new}"
+        previous = old and f"SELECT {STAY_COLUMNS} FROM {old}"
     before = stays_of(leads, new)
-    if old:
-        before += f" UNION ALL SELECT {STAY_COLUMNS} FROM {old}"
-    return _changes([contributions(before, "-"), contributions(stays_of(leads))])
+    if previous:
+        before += f" UNION ALL {previous}"
+    statement = _changes([contributions(before, "-"), contributions(stays_of(leads))])
+    return f"EXECUTE $changes${statement.rstrip().rstrip(';')}$changes$;"
 
 
 STAY_FUNCTION = statement_function(

@@ -147,20 +147,23 @@ def _stay_values(table, sign):
 
 
 def _stay_changes(old, new):
-    """The open stays' change of value, per lead (looked up by primary key:
-    a lead deleted with its stays was taken out before)."""
+    """The open stays' change of value, per lead whose value changed (looked
+    up by primary key: a lead deleted with its stays was taken out
+    before)."""
     values = " UNION ALL ".join(
         _stay_values(table, sign) for table, sign in ((old, "-"), (new, "")) if table
     )
     dims = lead_dims("l")
     zeros = ", ".join("0" for _m in MEASURES[:-1])
-    return _changes(
+    statement = _changes(
         f"SELECT {dims}, {zeros}, v.value FROM ("
         f"SELECT lead_id, sum(value) AS value FROM ({values}) d "
-        "WHERE lead_id IS NOT NULL GROUP BY lead_id) v "
+        "WHERE lead_id IS NOT NULL GROUP BY lead_id HAVING sum(value) <> 0) v "
         "CROSS JOIN LATERAL (SELECT * FROM crm_lead x WHERE x.id = v.lead_id "
         "LIMIT 1) l"
     )
+    # planned for each statement's own transition tables (see cohort_rollup)
+    return f"EXECUTE $changes${statement.rstrip().rstrip(';')}$changes$;"
 
 
 STAY_FUNCTION = statement_function(

@@ -6,6 +6,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from odoo.addons.prm_tracking.tools import charts
+from odoo.addons.prm_tracking.tools.planner import without_jit
 
 from ..engine import cohort_counts, split_weeks, stage_table_of_counts, velocity
 from ..tools import cohort_rollup, pipeline_rollup
@@ -203,10 +204,12 @@ class PrmFunnelAnalysis(models.TransientModel):
         for the whole weeks of the period, from the stays for the rest."""
         won = self.env["crm.stage"].search([("is_won", "=", True)])
         ranges, weeks = split_weeks(*self._period())
-        self.env.cr.execute(cohort_rollup.figures(ranges, weeks, self._cohort_filter()))
-        per_stage, furthest, sums = cohort_counts(
-            self.env.cr.dictfetchall(), pipeline, set(won.ids)
-        )
+        with without_jit(self.env.cr):
+            self.env.cr.execute(
+                cohort_rollup.figures(ranges, weeks, self._cohort_filter())
+            )
+            rows = self.env.cr.dictfetchall()
+        per_stage, furthest, sums = cohort_counts(rows, pipeline, set(won.ids))
         sources = self.env["utm.source"].browse([i for i in sums if i]).exists()
         names = {source.id: source.name for source in sources}
         per_source = {}  # per name, as the report groups them
