@@ -261,7 +261,7 @@ TRIGGERS = statement_triggers(
      "FOR EACH ROW EXECUTE FUNCTION prm_cohort_lead_changed()"),
 )  # fmt: skip
 
-# the partial months of an analysis: its leads found by their creation
+# the days around an analysis's whole weeks: their leads found by creation
 FIRST_STAYS_INDEX = "prm_stage_history_first_created_idx"
 
 DROP = f"""

@@ -202,6 +202,7 @@ class PrmFunnelAnalysis(models.TransientModel):
         rank in ``pipeline``, stage ids in order) and the valued progression
         per source as the Valued Progression report: from the cohort sums
         for the whole weeks of the period, from the stays for the rest."""
+        self.env.flush_all()  # the SQL below reads stays and leads
         won = self.env["crm.stage"].search([("is_won", "=", True)])
         ranges, weeks = split_weeks(*self._period())
         with without_jit(self.env.cr):
