@@ -668,6 +668,10 @@ def run(ctx):
             "pg_size_pretty(pg_total_relation_size('crm_lead')) || ' | ' || "
             "pg_size_pretty(pg_database_size(current_database()))",
         )
+        # the event table's indexes are kept in these buffers, or not (see
+        # docs/deploy.md: a quarter of RAM, and the table's size no longer
+        # slowed ingestion by hand)
+        buffers = psql(DB, "SHOW shared_buffers")
         # 1. reports and analyses
         proc = odoo_script(cfg, DB, REPORTS_SCRIPT, input=json.dumps(users))
         reports = _result(proc, "reports")
@@ -687,10 +691,14 @@ def run(ctx):
     finally:
         drop_db(cfg, SMALL_DB)
         drop_db(cfg, DB)
-    return _report(steps, sizes, reports, rounds, daily, purge, partition, referencing)
+    return _report(
+        steps, sizes, reports, rounds, daily, purge, partition, referencing, buffers
+    )
 
 
-def _report(steps, sizes, reports, rounds, daily, purge, partition, referencing):
+def _report(
+    steps, sizes, reports, rounds, daily, purge, partition, referencing, buffers
+):
     lines = [
         f"Database: {reports['leads']:,} leads, {reports['events']:,} events "
         f"(event table | lead table | database: {sizes}). A salesperson reads "
@@ -758,7 +766,8 @@ def _report(steps, sizes, reports, rounds, daily, purge, partition, referencing)
     )
     lines += [
         "",
-        f"Big / small (medians): **{ratio:.2f}x**.",
+        f"Big / small (medians): **{ratio:.2f}x**, with PostgreSQL's "
+        f"`shared_buffers` at {buffers} on this machine.",
         "",
         f"**Daily full rescore** (`_cron_prm_rescore_all` a day later, called "
         f"directly: {daily['leads']:,} leads in batches of 50,000, one "
