@@ -36,6 +36,7 @@ from odoo.tools import SQL
 from odoo.addons.prm_tracking.tools.rollup import Rollup
 from odoo.addons.prm_tracking.tools.schema import (
     drop_triggers_sql,
+    planned_each_time,
     statement_function,
     statement_triggers,
     triggers_sql,
@@ -187,11 +188,7 @@ def _stay_changes(old, new):
     before (their stays now, less `new`, plus `old`) out, what they count
     now in. `old` and `new` are transition tables or None; of an UPDATE,
     only the leads of stays that changed in a column counted here (the daily
-    revaluation rewrites values, a win or a loss every stay's "won now").
-
-    Run by EXECUTE, so planned for each statement's own transition tables (a
-    trigger's static statements keep the plan of their first run: made for
-    one ORM flush, it would serve a statement of a million stays)."""
+    revaluation rewrites values, a win or a loss every stay's "won now")."""
     if old and new:
         columns = STAY_COLUMNS.replace("id, ", "", 1)
         touched = (
@@ -208,7 +205,7 @@ def _stay_changes(old, new):
     if previous:
         before += f" UNION ALL {previous}"
     statement = _changes([contributions(before, "-"), contributions(stays_of(leads))])
-    return f"EXECUTE $changes${statement.rstrip().rstrip(';')}$changes$;"
+    return planned_each_time(statement)
 
 
 STAY_FUNCTION = statement_function(
@@ -285,14 +282,8 @@ def create_sql():
     )
 
 
-def _summed(select):
-    sums = ", ".join(f"sum(c.{name})" for name in COHORTS.measure_names)
-    dims = ", ".join(f"c.{name}" for name in COHORTS.dim_names)
-    return f"SELECT {dims}, {sums} FROM ({select}) c GROUP BY {COHORTS.group}"
-
-
 # the sums as the rollup must hold them, from every lead's stays
-LIVE = _summed(
+LIVE = COHORTS.summed(
     contributions(f"SELECT {STAY_COLUMNS} FROM prm_stage_history", join=True)
 )
 REBUILD = COHORTS.rebuild(LIVE)
@@ -335,12 +326,9 @@ def figures(ranges, weeks, where):
             )
         )
     stay_dims = ", ".join(name for name, _kind, _expr in STAY)
-    sums = ", ".join(
-        f"sum(r.{name})::{kind.replace('integer', 'bigint')} AS {name}"
-        for name, kind in COHORTS.measures
-    )
     return SQL(
-        f"SELECT {stay_dims}, stages, {sums} FROM (%s) r WHERE %s "
+        f"SELECT {stay_dims}, stages, {COHORTS.typed_sums('r.')} FROM (%s) r "
+        "WHERE %s "
         f"GROUP BY {stay_dims}, stages HAVING sum(r.n) <> 0",
         SQL(" UNION ALL ").join(parts),
         where,

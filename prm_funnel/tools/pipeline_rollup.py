@@ -26,9 +26,11 @@ around them from the leads closed then (an index on the closing date).
 
 from odoo.tools import SQL
 
+from odoo.addons.prm_scoring.tools.decision_facts import WON
 from odoo.addons.prm_tracking.tools.rollup import Rollup
 from odoo.addons.prm_tracking.tools.schema import (
     drop_triggers_sql,
+    planned_each_time,
     statement_function,
     statement_triggers,
     triggers_sql,
@@ -36,7 +38,6 @@ from odoo.addons.prm_tracking.tools.schema import (
 
 TABLE = "prm_pipeline_rollup"
 
-WON = "{l}.active AND {l}.probability = 100"
 LOST = "NOT {l}.active AND {l}.probability = 0"
 # (column, type, expression on a lead {l})
 DIMS = (
@@ -162,8 +163,7 @@ def _stay_changes(old, new):
         "CROSS JOIN LATERAL (SELECT * FROM crm_lead x WHERE x.id = v.lead_id "
         "LIMIT 1) l"
     )
-    # planned for each statement's own transition tables (see cohort_rollup)
-    return f"EXECUTE $changes${statement.rstrip().rstrip(';')}$changes$;"
+    return planned_each_time(statement)
 
 
 STAY_FUNCTION = statement_function(
@@ -218,11 +218,7 @@ LIVE = (
     "LEFT JOIN (SELECT lead_id, sum(value) AS value FROM prm_stage_history "
     "WHERE exit_kind = 'open' GROUP BY lead_id) v ON v.lead_id = l.id"
 )
-SUMMED = (
-    f"SELECT {PIPELINE.columns}, "
-    + ", ".join(f"sum({name})" for name in PIPELINE.measure_names)
-    + f" FROM ({LIVE}) c ({PIPELINE.all_columns}) GROUP BY {PIPELINE.group}"
-)
+SUMMED = PIPELINE.summed(LIVE)
 REBUILD = PIPELINE.rebuild(SUMMED)
 
 
@@ -267,12 +263,7 @@ def figures(ranges, weeks, where):
             )
         )
     return SQL(
-        "SELECT kind, "
-        + ", ".join(
-            f"sum({name})::{kind.replace('integer', 'bigint')}"
-            for name, kind in PIPELINE.measures
-        )
-        + " "
-        "FROM (%s) c (kind, " + measures + ") GROUP BY kind",
+        f"SELECT kind, {PIPELINE.typed_sums()} FROM (%s) c (kind, {measures}) "
+        "GROUP BY kind",
         SQL(" UNION ALL ").join(parts),
     )

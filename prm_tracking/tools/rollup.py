@@ -101,10 +101,26 @@ class Rollup:
         """`select` (dimensions, then measures) recorded as pending changes."""
         return f"INSERT INTO {self.delta} ({self.all_columns}) {select};"
 
-    def _sums(self, alias="", named=False):
+    def _sums(self, alias="", named=False, typed=False):
         return ", ".join(
-            f"sum({alias}{name})" + (f" AS {name}" if named else "")
-            for name in self.measure_names
+            f"sum({alias}{name})"
+            + (f"::{kind.replace('integer', 'bigint')}" if typed else "")
+            + (f" AS {name}" if named else "")
+            for name, kind in self.measures
+        )
+
+    def typed_sums(self, alias=""):
+        """The measures' sums over rows of this rollup's columns (qualified
+        by `alias`), named and typed as the measures (counts as bigint: a
+        sum of bigints is numeric, which Odoo reads as float)."""
+        return self._sums(alias, named=True, typed=True)
+
+    def summed(self, select):
+        """The rows `select` gives (dimensions, then measures) summed per
+        combination: what the rollup must hold, given its source's rows."""
+        return (
+            f"SELECT {self.columns}, {self._sums()} FROM ({select}) "
+            f"c ({self.all_columns}) GROUP BY {self.group}"
         )
 
     def _changed(self, alias=""):

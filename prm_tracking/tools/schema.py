@@ -79,3 +79,15 @@ BEGIN
     RETURN NULL;
 END $$;
 """
+
+
+def planned_each_time(statement):
+    """`statement` run by EXECUTE in a trigger function, so that PostgreSQL
+    plans it for each statement's own transition tables (a trigger's static
+    statements keep the plan of their first run: made for one ORM flush, it
+    would serve a statement of a million rows).
+
+    >>> planned_each_time("DELETE FROM t;")
+    'EXECUTE $statement$DELETE FROM t$statement$;'
+    """
+    return f"EXECUTE $statement${statement.rstrip().rstrip(';')}$statement$;"
