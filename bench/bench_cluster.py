@@ -25,7 +25,6 @@ ten events each, a rule set, 4 teams, 20 salespeople and a manager), then:
 Run: ``./scripts/bench cluster`` (the sections land in docs/benchmarks.md).
 """
 
-import getpass
 import http.client
 import json
 import os
@@ -33,7 +32,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -50,6 +48,7 @@ from load import (
     wait_for_queue,
     wait_up,
 )
+from pgserver import PG_BIN, Postgres, own_root
 
 TITLE = "Several Odoo nodes and a read replica"
 LEADS = int(os.environ.get("PRM_BENCH_CLUSTER_LEADS", "20000"))
@@ -57,13 +56,6 @@ PROSPECTS = int(os.environ.get("PRM_BENCH_CLUSTER_PROSPECTS", "3000"))
 CLIENTS = 4
 SHARED_NEW = 200
 DB = "prm_bench_cluster"
-PG_BIN = Path(
-    os.environ.get("PRM_BENCH_PG_BIN")
-    or subprocess.run(
-        ["pg_config", "--bindir"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    or "/usr/lib/postgresql/15/bin"
-)
 # the models of the PRM report menus, and the grouping and measures of the
 # pivot each menu opens (None: a list); each is also opened as a list
 REPORTS = {
@@ -80,75 +72,10 @@ REPORTS = {
     "prm.score.entry": None,
 }
 NODE_A = "prm-bench-node-a"  # node A's PostgreSQL application name
-ROLE = os.environ.get("PGUSER") or getpass.getuser()  # the servers' superuser
 JOB_LINE = re.compile(
     r"^(\S+ \S+) (\d+) (?:INFO|ERROR) \S+ odoo\.addons\.base\.models\.ir_cron: "
     r"Job (['\"])(.+?)\3 \((\d+)\) (starting|done in|server action #\d+ failed)"
 )
-
-
-class Postgres:
-    """A PostgreSQL server of the benchmark's own, run as `postgres`."""
-
-    def __init__(self, root, name, port):
-        self.data = root / name
-        self.port = port
-        self.log = root / f"{name}.log"
-        self.sockets = root
-
-    def _as_postgres(self, *cmd):
-        return subprocess.run(
-            ["runuser", "-u", "postgres", "--", *map(str, cmd)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-
-    def init(self):
-        self._as_postgres(
-            PG_BIN / "initdb", "-D", self.data, "-U", ROLE,
-            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8",
-        )  # fmt: skip
-        with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(
-                "listen_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{self.sockets}'\n"
-                "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n"
-                "shared_buffers = 512MB\nmax_connections = 200\n"
-                "log_line_prefix = '%m [%p] %a '\n"
-            )
-
-    def start(self, *options):
-        opts = " ".join([f"-p {self.port}", *options])
-        self._as_postgres(
-            PG_BIN / "pg_ctl",
-            "-D",
-            self.data,
-            "-l",
-            self.log,
-            "-o",
-            opts,
-            "-w",
-            "start",
-        )
-
-    def stop(self):
-        if (self.data / "postmaster.pid").exists():
-            self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "stop")
-
-    def replica_of(self, primary):
-        self._as_postgres(
-            PG_BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", primary.port,
-            "-U", ROLE, "-D", self.data, "-R",
-            "-X", "stream", "-c", "fast",
-        )  # fmt: skip
-
-    def psql(self, sql, db="postgres"):
-        return subprocess.run(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-             "-p", str(self.port), "-d", db, "-c", sql],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
 
 
 def _copy_db(primary):
@@ -332,8 +259,7 @@ def run(ctx):
     cfg = ctx["env"]
     fresh_db(cfg, DB, "prm_funnel")
     _populate(cfg, DB, LEADS, LEADS * 10)
-    root = Path(tempfile.mkdtemp(prefix="prm-bench-pg-"))
-    shutil.chown(root, "postgres")
+    root = own_root("prm-bench-pg-")
     primary = Postgres(root, "primary", tool.free_port())
     replica = Postgres(root, "replica", tool.free_port())
     logs = {"A": root / "node-a.log", "B": root / "node-b.log"}

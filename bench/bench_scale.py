@@ -9,7 +9,7 @@ over the last 365 days, all through the bench tracking site), written with
 set-based SQL (the event table's indexes are dropped during the load and
 built again, as a restore does), and every lead scored once; the tables are
 vacuumed and analyzed after the load and after the scoring, as autovacuum
-would (this machine's PostgreSQL runs without it). Then, on that database:
+would (whether it got there first or not). Then, on that database:
 
 1. **Reports and analyses**, as the web client calls them: for every PRM
    report menu, each view of the action (pivot: one ``read_group`` per row x
@@ -32,6 +32,16 @@ would (this machine's PostgreSQL runs without it). Then, on that database:
    ``prm_event`` could be partitioned by month instead: what PostgreSQL
    answers when asked.
 
+Both databases live on a PostgreSQL server of the benchmark's own (a
+folder of its own, a port of its own, autovacuum on) with the memory
+docs/deploy.md prescribes for this machine (``pgserver.deployed_settings``:
+a quarter of RAM as ``shared_buffers``), not on the machine's PostgreSQL and
+its 128 MB: the event table's indexes must stay in the buffers for its size
+not to slow inserts. ``PRM_BENCH_SCALE_PG=machine`` measures on the machine's
+server instead; with ``PRM_BENCH_KEEP`` the server's folder is kept (its path
+is printed) and ``PRM_BENCH_SCALE_PGROOT=<folder>`` starts it again (and keeps
+it).
+
 Targets (reported, not asserted): every report and analysis <= 1 s;
 ingestion on the big database not slower than on the small one; daily run
 streams (memory does not grow with the table); purge batches short.
@@ -39,9 +49,11 @@ streams (memory does not grow with the table); purge batches short.
 
 import json
 import os
+import shutil
 import statistics
 import threading
 import time
+from pathlib import Path
 
 import psycopg2
 from harness import (
@@ -62,6 +74,7 @@ from load import (
     wait_for_queue,
     wait_up,
 )
+from pgserver import Postgres, deployed_settings, own_root, serving
 
 TITLE = "Ten times the data (1M leads, 10M events)"
 LEADS = int(os.environ.get("PRM_BENCH_SCALE_LEADS", "1000000"))
@@ -72,7 +85,7 @@ CLIENTS = 4
 # ingestion rounds per database; the ratio compares medians, so that one
 # round disturbed by the shared machine does not decide it (by hand, three
 # alternate rounds gave 7,893 / 1,054 / 5,783 events/s on the small database)
-ROUNDS = 3
+ROUNDS = 5
 DB = "prm_bench_scale"
 SMALL_DB = "prm_bench_scale_small"
 
@@ -510,8 +523,8 @@ def _populate(cfg, db, leads, events):
         raise RuntimeError("first scoring failed:\n" + proc.stderr[-3000:])
     steps["first scoring of every lead"] = float(line.split()[1])
     # the scoring rewrote every lead and filled the score ledger: statistics
-    # as autovacuum would leave them (this machine's PostgreSQL runs without
-    # autovacuum; with the ledger's statistics those of an empty table, each
+    # as autovacuum would leave them (without autovacuum, as on the machine's
+    # PostgreSQL; with the ledger's statistics those of an empty table, each
     # queue batch's scoring read the whole ledger on the big database)
     psql(db, "VACUUM ANALYZE")
     return steps, ids
@@ -606,6 +619,9 @@ def _purge(cfg, db):
         conn.close()
 
     threads = [threading.Thread(target=writer), threading.Thread(target=lock_watch)]
+    # checkpoints the server made meanwhile (each writes the dirty buffers out)
+    checkpoints = "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+    before = int(psql(db, checkpoints))
     for thread in threads:
         thread.start()
     try:
@@ -614,6 +630,7 @@ def _purge(cfg, db):
         stop.set()
         for thread in threads:
             thread.join()
+    result["checkpoints"] = int(psql(db, checkpoints)) - before
     result["inserts"] = len(inserts)
     result["slowest_insert"] = max(inserts) if inserts else float("nan")
     result["lock_wait"] = max(waits)
@@ -640,6 +657,31 @@ def _partition_answer(db):
 def run(ctx):
     tool = dev_tool()
     cfg = ctx["env"]
+    if os.environ.get("PRM_BENCH_SCALE_PG") == "machine":
+        return _measure(tool, cfg, "the machine's own")
+    kept = os.environ.get("PRM_BENCH_SCALE_PGROOT")
+    root = Path(kept) if kept else own_root("prm-bench-scale-pg-")
+    server = Postgres(root, "scale", tool.free_port())
+    try:
+        if not kept:
+            server.init(deployed_settings())
+        server.start()
+        with serving(server):
+            # the Odoo processes keep their files (filestore, sessions) beside
+            # the server's data: the databases there are not the machine's
+            data = root / "odoo-data"
+            data.mkdir(exist_ok=True)
+            return _measure(tool, dict(cfg, data_dir=str(data)), "the benchmark's own")
+    finally:
+        server.stop()
+        if os.environ.get("PRM_BENCH_KEEP") or kept:
+            print(f"kept the benchmark's PostgreSQL in {root} (PRM_BENCH_SCALE_PGROOT)")
+        else:  # only a folder this run made
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _measure(tool, cfg, server):
+    """Build (or reuse) the databases on the current server and measure."""
     # PRM_BENCH_SCALE_REUSE (with PRM_BENCH_KEEP): measure again on the big
     # database a previous run kept, if it was built to the end
     reuse = (
@@ -669,9 +711,21 @@ def run(ctx):
             "pg_size_pretty(pg_database_size(current_database()))",
         )
         # the event table's indexes are kept in these buffers, or not (see
-        # docs/deploy.md: a quarter of RAM, and the table's size no longer
-        # slowed ingestion by hand)
-        buffers = psql(DB, "SHOW shared_buffers")
+        # docs/deploy.md: a quarter of RAM)
+        memory = {
+            name: psql(DB, f"SHOW {name}")
+            for name in (
+                "shared_buffers",
+                "effective_cache_size",
+                "work_mem",
+                "max_wal_size",
+            )
+        }
+        server = (
+            f"{server} PostgreSQL server ("
+            + ", ".join(f"`{name}` {value}" for name, value in memory.items())
+            + f", autovacuum {psql(DB, 'SHOW autovacuum')})"
+        )
         # 1. reports and analyses
         proc = odoo_script(cfg, DB, REPORTS_SCRIPT, input=json.dumps(users))
         reports = _result(proc, "reports")
@@ -692,19 +746,19 @@ def run(ctx):
         drop_db(cfg, SMALL_DB)
         drop_db(cfg, DB)
     return _report(
-        steps, sizes, reports, rounds, daily, purge, partition, referencing, buffers
+        steps, sizes, reports, rounds, daily, purge, partition, referencing, server
     )
 
 
 def _report(
-    steps, sizes, reports, rounds, daily, purge, partition, referencing, buffers
+    steps, sizes, reports, rounds, daily, purge, partition, referencing, server
 ):
     lines = [
         f"Database: {reports['leads']:,} leads, {reports['events']:,} events "
         f"(event table | lead table | database: {sizes}). A salesperson reads "
         f"{reports['salesperson leads']:,} of the leads (their own and unassigned "
         "ones), the manager all. One run of `./scripts/bench scale` on this "
-        "machine.",
+        f"machine, on {server}.",
         "",
     ]
     if steps:
@@ -766,8 +820,7 @@ def _report(
     )
     lines += [
         "",
-        f"Big / small (medians): **{ratio:.2f}x**, with PostgreSQL's "
-        f"`shared_buffers` at {buffers} on this machine.",
+        f"Big / small (medians): **{ratio:.2f}x**.",
         "",
         f"**Daily full rescore** (`_cron_prm_rescore_all` a day later, called "
         f"directly: {daily['leads']:,} leads in batches of 50,000, one "
@@ -795,7 +848,9 @@ def _report(
         f"{purge['expired']:,} events): {purge['seconds']:.1f} s in "
         f"{len(batches)} batches of 10,000 (job calls, each committed: a row "
         f"lock lasts at most one batch); batch median "
-        f"{statistics.median(batches):.2f} s, longest **{max(batches):.2f} s**. "
+        f"{statistics.median(batches):.2f} s, longest **{max(batches):.2f} s** "
+        f"(batch {batches.index(max(batches)) + 1}); {purge['checkpoints']} "
+        f"checkpoints meanwhile. "
         f"Meanwhile a connection inserted events for a lead whose events were "
         f"being purged: {purge['inserts']:,} inserts, slowest "
         f"{purge['slowest_insert'] * 1000:.0f} ms; longest lock wait of any "

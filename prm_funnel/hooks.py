@@ -6,7 +6,13 @@ Small databases get it at once; larger ones get it from a scheduled job that
 works through the leads in batches, reports its progress and resumes where it
 stopped (new moves are captured live meanwhile)."""
 
-from .tools import cohort_rollup, lead_facts, pipeline_rollup, stay_rollup
+from .tools import (
+    cohort_rollup,
+    lead_facts,
+    pipeline_rollup,
+    source_facts,
+    stay_rollup,
+)
 
 AT_ONCE = 5000  # leads
 
@@ -25,11 +31,13 @@ def post_init_hook(env):
 
 def uninstall_hook(env):
     """Drop the velocity report's snapshot and the SQL function behind it,
-    the stored lead facts (their trigger on crm_lead stays otherwise) and the
-    funnel pivots' and analysis's sums."""
+    the stored lead facts and the Source Quality report's copy of the leads
+    (their triggers on crm_lead stay otherwise) and the funnel pivots' and
+    analysis's sums."""
     env.cr.execute("DROP MATERIALIZED VIEW IF EXISTS prm_velocity_snapshot")
     env.cr.execute("DROP FUNCTION IF EXISTS prm_velocity_rows(int)")
     env.cr.execute(lead_facts.DROP)
+    env.cr.execute(source_facts.DROP)
     env.cr.execute(stay_rollup.DROP)
     env.cr.execute(cohort_rollup.DROP)
     env.cr.execute(pipeline_rollup.DROP)

@@ -1,9 +1,12 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools import lead_facts
+from odoo.addons.prm_tracking.tools.schema import create_new
+
+from ..tools import lead_facts, source_facts
+from ..tools.source_facts import COLUMNS
 
 
 class PrmSourceReport(models.Model):
@@ -19,9 +22,12 @@ class PrmSourceReport(models.Model):
     _auto = False
     _order = "create_date desc"
     _rec_name = "lead_id"
-    # the value added per lead is kept by triggers on the stays' flush, the
-    # lead's qualification facts by triggers on its moves' (prm_scoring)
+    # the leads' columns are copied by triggers on their flush (the narrow
+    # table of tools/source_facts.py), the value added per lead kept by
+    # triggers on the stays', the lead's qualification facts by triggers on
+    # its moves' (prm_scoring)
     _depends = {
+        "crm.lead": list(COLUMNS),
         "prm.stage.history": ["lead_id", "value_delta", "is_initial"],
         "prm.qualification.entry": ["lead_id", "to_state", "date"],
     }
@@ -90,11 +96,13 @@ class PrmSourceReport(models.Model):
         "as it moved through the stages.",
     )
 
+    # days as double precision (date_part): EXTRACT gives numeric, slower to
+    # compute for every lead and cast to double precision by the medians anyway
     @property
     def _table_query(self):
         return SQL(
             """
-            SELECT l.id, l.id AS lead_id, l.create_date, l.user_id, l.team_id,
+            SELECT l.lead_id AS id, l.lead_id, l.create_date, l.user_id, l.team_id,
                    l.source_id, l.medium_id, l.campaign_id,
                    l.prm_first_site_id AS site_id,
                    l.prm_first_referrer_domain AS referrer_domain,
@@ -114,20 +122,35 @@ class PrmSourceReport(models.Model):
                         THEN 100.0 ELSE 0 END AS engaged_rate,
                    l.prm_first_fit_score AS first_fit, l.prm_first_score AS first_score,
                    l.prm_fit_score AS fit, l.prm_score AS score,
-                   EXTRACT(EPOCH FROM (COALESCE(l.prm_qualified_on,
-                           CASE WHEN w.won THEN l.date_closed END) - l.create_date))
-                       / 86400.0 AS days_to_qualify,
+                   date_part('epoch', COALESCE(l.prm_qualified_on,
+                           CASE WHEN w.won THEN l.date_closed END) - l.create_date)
+                       / 86400 AS days_to_qualify,
                    CASE WHEN w.won
-                        THEN EXTRACT(EPOCH FROM (l.date_closed - l.create_date))
-                             / 86400.0 END AS days_to_win,
+                        THEN date_part('epoch', l.date_closed - l.create_date)
+                             / 86400 END AS days_to_win,
                    CASE WHEN w.won THEN l.expected_revenue ELSE 0 END AS won_revenue,
                    COALESCE(v.value_added, 0) AS value_added
-              FROM crm_lead l
+              FROM %(leads)s l
         CROSS JOIN LATERAL (
                 SELECT l.active AND l.probability = 100 AS won,
                        NOT l.active AND l.probability = 0 AS lost
               ) w
-         LEFT JOIN %(values)s v ON v.lead_id = l.id
+         LEFT JOIN %(values)s v ON v.lead_id = l.lead_id
             """,
+            leads=SQL.identifier(source_facts.TABLE),
             values=SQL.identifier(lead_facts.VALUE_TABLE),
         )
+
+    def init(self):
+        self.env.cr.execute(source_facts.stale_sql())
+        if self.env.cr.fetchone()[0]:  # made for other columns: made again
+            self.env.cr.execute(source_facts.DROP)
+        if create_new(self.env.cr, source_facts.TABLE, source_facts.create_sql()):
+            self._prm_sync_facts()
+
+    @api.model
+    def _prm_sync_facts(self):
+        """The leads' copied columns compared with the leads again (the
+        triggers keep them otherwise)."""
+        self.env["crm.lead"].flush_model(list(COLUMNS))
+        self.env.cr.execute(source_facts.sync_sql())

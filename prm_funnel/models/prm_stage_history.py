@@ -709,5 +709,6 @@ class PrmStageHistory(models.Model):
     def _cron_prm_refresh(self):
         """Daily: learn the stage win rates again and revalue the history."""
         self._prm_sync_lead_facts()
+        self.env["prm.source.report"]._prm_sync_facts()
         commit_cron_batch(self.env)  # a failure of the rest keeps this part
         self.env["prm.stage.win.rate"]._prm_refresh()

@@ -76,14 +76,13 @@ class PrmAnalysisMixin(models.AbstractModel):
         """SQL conditions on a table of leads (or rows carrying a lead's
         company, team, salesperson...): company, filters, access."""
         self._check_company()
-        table = SQL.identifier(alias)
+        # the rows of the company or of none; PostgreSQL estimates this form
+        # from the column's statistics (COALESCE(...) = x as 0.5 % of the rows,
+        # which made the Source Quality analysis look its leads' value added
+        # up one by one instead of hashing it: 1.22 s against 1.08 s)
+        company = SQL.identifier(alias, "company_id")
         conditions = [
-            SQL(
-                "COALESCE(%s.company_id, %s) = %s",
-                table,
-                self.company_id.id,
-                self.company_id.id,
-            )
+            SQL("(%s = %s OR %s IS NULL)", company, self.company_id.id, company)
         ]
         for field in fields_:
             if self[field]:
