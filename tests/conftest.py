@@ -8,6 +8,16 @@ REPO = Path(__file__).resolve().parents[1]
 ADDONS = ("prm_tracking", "prm_scoring", "prm_funnel")
 
 
+def load_file(name, path):
+    """The Python file `path` imported as the module `name` (for files
+    outside any importable package: the scripts, the benchmarks' helpers,
+    an addon's tools without Odoo)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_engine(addon):
     """Import ``<addon>/engine`` as a standalone package, without Odoo.
 

@@ -139,7 +139,6 @@ def create_sql():
                         ON DELETE CASCADE;
             END IF;
         END $$;
-        ALTER TABLE {TABLE} SET (fillfactor = 50);
         -- the report's list, newest first
         CREATE INDEX IF NOT EXISTS {TABLE}_create_date_idx ON {TABLE} (create_date);
         {FUNCTIONS}

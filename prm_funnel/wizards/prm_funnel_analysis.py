@@ -119,7 +119,6 @@ class PrmFunnelAnalysis(models.TransientModel):
 
     def _compute_funnel(self):
         self.ensure_one()
-        self.env.flush_all()  # the SQL below reads stays and leads
         pipeline = self._stages()  # the leads' furthest stages ranked in it
         per_stage, furthest, per_source = self._funnel_counts(pipeline.ids)
         # the pipeline of this cohort: the open stages its leads were in

@@ -106,14 +106,11 @@ def test_doctests():
 def test_trigger_sql_helpers():
     """The trigger DDL helpers shared by the Engagement counts and the lead
     facts drop each trigger before creating it again; their examples hold."""
-    import importlib.util
+    from conftest import REPO, load_file
 
-    from conftest import REPO
-
-    path = REPO / "prm_tracking" / "tools" / "schema.py"
-    spec = importlib.util.spec_from_file_location("prm_tracking_schema", path)
-    schema = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(schema)
+    schema = load_file(
+        "prm_tracking_schema", REPO / "prm_tracking" / "tools" / "schema.py"
+    )
     assert doctest.testmod(schema).failed == 0
     sql = schema.triggers_sql([("a", "t", "AFTER DELETE", "X"), ("b", "u", "E", "Y")])
     assert sql.splitlines() == [

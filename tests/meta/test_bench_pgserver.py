@@ -1,20 +1,14 @@
 """The benchmarks' own PostgreSQL servers take the settings docs/deploy.md gives."""
 
 import doctest
-import importlib.util
 import os
 
-from conftest import REPO
+from conftest import REPO, load_file
 
 
 def load_pgserver():
     """bench/pgserver.py as a module (bench/ is no package)."""
-    spec = importlib.util.spec_from_file_location(
-        "prm_bench_pgserver", REPO / "bench" / "pgserver.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("prm_bench_pgserver", REPO / "bench" / "pgserver.py")
 
 
 def test_doctests():

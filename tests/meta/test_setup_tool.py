@@ -1,7 +1,6 @@
 """The setup/test commands' behaviour without any Odoo (runs them for real)."""
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ADDONS, REPO
+from conftest import ADDONS, REPO, load_file
 
 TOOL = REPO / "scripts" / "prm_dev.py"
 
@@ -106,10 +105,7 @@ def test_addon_builds_as_wheel(tmp_path, addon):
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location("prm_dev_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("prm_dev_tool", TOOL)
 
 
 def test_virtualenv_detection_does_not_follow_symlinks():
