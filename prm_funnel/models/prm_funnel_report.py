@@ -39,8 +39,9 @@ class PrmFunnelReport(models.Model):
             "lead_id", "stage_id", "previous_stage_id", "exit_kind", "date_enter",
             "date_exit", "lead_create_date", "user_id", "team_id", "source_id",
             "medium_id", "campaign_id", "company_id", "duration_days",
+            "lead_user_id", "lead_unassigned",
         ],
-        "crm.lead": ["active", "probability"],
+        "crm.lead": ["active", "probability", "user_id"],
     }  # fmt: skip
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
@@ -51,6 +52,10 @@ class PrmFunnelReport(models.Model):
     date_exit = fields.Datetime(string="Left on", readonly=True)
     lead_create_date = fields.Datetime(string="Lead created on", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    lead_user_id = fields.Many2one(
+        "res.users", string="Lead's salesperson now", readonly=True
+    )
+    lead_unassigned = fields.Boolean(string="Lead unassigned now", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     source_id = fields.Many2one("utm.source", readonly=True)
     medium_id = fields.Many2one("utm.medium", readonly=True)
@@ -92,8 +97,9 @@ class PrmFunnelReport(models.Model):
     )
 
     _prm_rollup_dims = (
-        "stage_id", "previous_stage_id", "exit_kind", "user_id", "team_id",
-        "source_id", "medium_id", "campaign_id", "company_id",
+        "stage_id", "previous_stage_id", "exit_kind", "user_id", "lead_user_id",
+        "lead_unassigned", "team_id", "source_id", "medium_id", "campaign_id",
+        "company_id",
     )  # fmt: skip
     # the mean days in stage is over the ended stays (the others count none)
     _prm_rollup_measures = dict(MEASURES, duration_days="duration_days")
@@ -103,7 +109,8 @@ class PrmFunnelReport(models.Model):
             f"""
             SELECT h.id, h.lead_id, h.stage_id, h.previous_stage_id, h.exit_kind,
                    h.date_enter, h.date_exit, h.lead_create_date, h.user_id,
-                   h.team_id, h.source_id, h.medium_id, h.campaign_id, h.company_id,
+                   h.lead_user_id, h.lead_unassigned, h.team_id, h.source_id,
+                   h.medium_id, h.campaign_id, h.company_id,
                    {stay_measures("h", MEASURES)}, h.duration_days
               FROM prm_stage_history h
               JOIN crm_stage s ON s.id = h.stage_id

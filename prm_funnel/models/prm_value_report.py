@@ -28,12 +28,27 @@ class PrmValueReport(models.Model):
     _auto = False
     _order = "date_enter desc"
     _rec_name = "lead_id"
+    # the lead's salesperson now is stored on the stays by a trigger on the
+    # lead's flush (the salesperson rule reads it)
+    _depends = {
+        "prm.stage.history": [
+            "lead_id", "stage_id", "date_enter", "lead_create_date", "user_id",
+            "lead_user_id", "lead_unassigned", "team_id", "source_id", "medium_id",
+            "campaign_id", "company_id", "is_initial", "value", "value_delta",
+            "exit_kind", "expected_revenue",
+        ],
+        "crm.lead": ["user_id"],
+    }  # fmt: skip
 
     lead_id = fields.Many2one("crm.lead", readonly=True)
     stage_id = fields.Many2one("crm.stage", readonly=True)
     date_enter = fields.Datetime(string="Date", readonly=True)
     lead_create_date = fields.Datetime(string="Lead created on", readonly=True)
     user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
+    lead_user_id = fields.Many2one(
+        "res.users", string="Lead's salesperson now", readonly=True
+    )
+    lead_unassigned = fields.Boolean(string="Lead unassigned now", readonly=True)
     team_id = fields.Many2one("crm.team", string="Sales Team", readonly=True)
     source_id = fields.Many2one("utm.source", readonly=True)
     medium_id = fields.Many2one("utm.medium", readonly=True)
@@ -60,8 +75,8 @@ class PrmValueReport(models.Model):
     )
 
     _prm_rollup_dims = (
-        "stage_id", "user_id", "team_id", "source_id", "medium_id", "campaign_id",
-        "company_id",
+        "stage_id", "user_id", "lead_user_id", "lead_unassigned", "team_id",
+        "source_id", "medium_id", "campaign_id", "company_id",
     )  # fmt: skip
     _prm_rollup_measures = dict(MEASURES, won_revenue="open_revenue")
 
@@ -74,8 +89,9 @@ class PrmValueReport(models.Model):
         return SQL(
             f"""
             SELECT h.id, h.lead_id, h.stage_id, h.date_enter, h.lead_create_date,
-                   h.user_id, h.team_id, h.source_id, h.medium_id, h.campaign_id,
-                   h.company_id, {stay_measures("h", MEASURES)},
+                   h.user_id, h.lead_user_id, h.lead_unassigned, h.team_id,
+                   h.source_id, h.medium_id, h.campaign_id, h.company_id,
+                   {stay_measures("h", MEASURES)},
                    {self._won_revenue(stay_measure("h", "open_revenue"))}
                    AS won_revenue
               FROM prm_stage_history h

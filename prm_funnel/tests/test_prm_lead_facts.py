@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from hypothesis import given
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..hooks import uninstall_hook
 from ..tools import source_facts
@@ -17,19 +17,8 @@ class TestPrmLeadFacts(StageHistoryCommon):
     """The facts the reports read instead of joining or summing (won now on
     each stay, value added per lead) equal what they stand for."""
 
-    def _truth_won(self):
-        """{stay id: its lead is won now}, from the leads."""
-        self.env.flush_all()
-        self.env.cr.execute(
-            """SELECT h.id, COALESCE(l.active AND l.probability = 100, false)
-                 FROM prm_stage_history h LEFT JOIN crm_lead l ON l.id = h.lead_id"""
-        )
-        return dict(self.env.cr.fetchall())
-
     def _stored_won(self):
-        self.env.flush_all()
-        self.env.cr.execute("SELECT id, lead_won FROM prm_stage_history")
-        return dict(self.env.cr.fetchall())
+        return {stay: facts[0] for stay, facts in self._stored_facts().items()}
 
     def _truth_values(self):
         """{lead id: value added}, summed from the stays, for every lead."""
@@ -60,7 +49,7 @@ class TestPrmLeadFacts(StageHistoryCommon):
 
     def _assert_exact(self):
         self.env.flush_all()
-        self.assertEqual(self._stored_won(), self._truth_won())
+        self.assertEqual(self._stored_facts(), self._truth_facts())
         self.assertEqual(self._stored_values(), self._truth_values())
         self.assertEqual(
             self._sources("prm_lead_source_facts", "lead_id"),
@@ -115,6 +104,47 @@ class TestPrmLeadFacts(StageHistoryCommon):
         self._assert_exact()
         self.assertTrue(all(self._stored_won()[s] for s in self._stays(lead).ids))
 
+    def _lead_users_now(self, lead):
+        """{(salesperson now id, unassigned now)} of the stays of `lead`."""
+        stays = self.env["prm.stage.history"].search([("lead_id", "=", lead.id)])
+        facts = self._stored_facts()
+        return {facts[stay][1:] for stay in stays.ids}
+
+    def test_salesperson_follows_the_lead(self):
+        """Giving a lead to another salesperson, unassigning it, merging it
+        and deleting its salesperson set "lead's salesperson now" on all of
+        its stays, the new ones included, and leave the salesperson of each
+        stay's time as it was."""
+        seller = new_test_user(
+            self.env, login="f_facts_seller", groups="sales_team.group_sale_salesman"
+        )
+        with self._at(0):
+            lead = self._lead("Salesperson now")
+            other = self._lead("Other")
+        with self._at(1):
+            lead.stage_id = self.qual
+        at_the_time = self._stays(lead).mapped("user_id")
+        self.assertEqual(at_the_time, self.env.user)
+        with self._at(2):
+            lead.user_id = seller
+        self._assert_exact()
+        self.assertEqual(self._lead_users_now(lead), {(seller.id, False)})
+        self.assertEqual(self._stays(lead).mapped("user_id"), at_the_time)
+        with self._at(3):
+            lead.stage_id = self.prop  # a new stay
+            lead.user_id = False
+        self._assert_exact()
+        self.assertEqual(self._lead_users_now(lead), {(None, True)})
+        with self._at(4):
+            lead.user_id = seller
+            merged = (other + lead)._merge_opportunity(max_length=None)
+        self._assert_exact()
+        self.assertEqual(self._lead_users_now(merged), {(merged.user_id.id, False)})
+        merged.user_id = seller
+        seller.unlink()  # the leads' and the stays' salesperson emptied
+        self._assert_exact()
+        self.assertEqual(self._lead_users_now(merged), {(None, True)})
+
     def test_value_added_follows_the_stays(self):
         """Moves, revaluation, a merge, a stay deleted in SQL and a lead
         deleted keep each lead's stored value added equal to its stays' sum."""
@@ -138,7 +168,12 @@ class TestPrmLeadFacts(StageHistoryCommon):
         """Facts changed behind the triggers' back are put right by the daily
         refresh, which writes only what differs."""
         leads = self._valued("DE")
-        self.env.cr.execute("UPDATE prm_stage_history SET lead_won = NOT lead_won")
+        self.env.cr.execute(
+            "UPDATE prm_stage_history SET lead_won = NOT lead_won, "
+            "lead_user_id = CASE WHEN lead_user_id IS NULL THEN %s END, "
+            "lead_unassigned = NOT lead_unassigned",
+            [self.env.uid],
+        )
         self.env.cr.execute(
             "UPDATE prm_lead_value_added SET value_added = value_added + 7"
         )
@@ -353,7 +388,8 @@ class TestPrmLeadFacts(StageHistoryCommon):
         with self.rolled_back():
             uninstall_hook(self.env)
             self.env.cr.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgname = 'prm_lead_won'"
+                "SELECT count(*) FROM pg_trigger WHERE tgname IN "
+                "('prm_lead_facts', 'prm_stay_lead_facts')"
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
             self.env.cr.execute("SELECT to_regclass('prm_lead_value_added')")

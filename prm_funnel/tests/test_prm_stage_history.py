@@ -156,6 +156,25 @@ class StageHistoryCommon(PrmCommon):
             if stay.lead_ref == after.lead_ref and stay.exit_kind != "lost":
                 self.assertEqual(stay.date_exit, after.date_enter)
 
+    def _truth_facts(self):
+        """{stay id: (lead won now, lead's salesperson now, lead unassigned
+        now)}, from the leads (a stay without a lead: not won, nobody's)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT h.id, COALESCE(l.active AND l.probability = 100, false),
+                      l.user_id, l.id IS NOT NULL AND l.user_id IS NULL
+                 FROM prm_stage_history h LEFT JOIN crm_lead l ON l.id = h.lead_id"""
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+    def _stored_facts(self):
+        """The same, as stored on the stays."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id, lead_won, lead_user_id, lead_unassigned FROM prm_stage_history"
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
     def _stays(self, leads):
         return self.env["prm.stage.history"].search(
             [("lead_ref", "in", leads.ids)], order="lead_ref, date_enter, id"

@@ -7,6 +7,7 @@ from unittest.mock import patch
 from hypothesis import given
 
 from odoo.models import BaseModel
+from odoo.modules.migration import load_script
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.prm_tracking.tools import engagement_rollup, rollup
@@ -171,9 +172,8 @@ class TestPrmStayRollup(StageHistoryCommon):
         self._assert_pivots_alike(self.manager)
 
     def test_other_calls_read_the_stays(self):
-        """A salesperson (whose rule reads the lead), a date, a lead, a
-        maximum or an order on a field the sums lack is answered from the
-        stays, and rightly, whatever context the client sends."""
+        """A date, a lead, a maximum or an order on a field the sums lack is
+        answered from the stays, whatever context the client sends."""
         report = self.env["prm.funnel.report"].with_user(self.manager)
         serves = report._prm_rollup_serves
         self.assertFalse(serves([], ["date_enter:month"], ["__count"], (), None))
@@ -183,12 +183,18 @@ class TestPrmStayRollup(StageHistoryCommon):
         self.assertFalse(serves([], [], ["__count"], [("__count", ">", 1)], None))
         self.assertFalse(serves([], ["stage_id"], ["__count"], (), "date_enter"))
         self.assertTrue(serves([], ["stage_id"], ["__count"], (), "entered:sum desc"))
-        own = self.env["prm.funnel.report"].with_user(self.salesperson)
-        self.assertFalse(
-            own._prm_rollup_serves([], ["stage_id"], ["__count"], (), None)
+        # a client's context cannot switch a call to the sums
+        [(count,)] = report._read_group([("lead_id", "!=", False)], [], ["__count"])
+        forced = report.with_context(prm_rollup=True)
+        self.assertEqual(
+            forced._read_group([("lead_id", "!=", False)], [], ["__count"]),
+            [(count,)],
         )
-        # the salesperson sees the stays of their own and unassigned leads
-        [(count,)] = own._read_group([], [], ["__count"])
+        self.assertEqual(len(forced.search([])), count)
+
+    def _own_stays(self):
+        """How many stays of open stages the salesperson may see: those of
+        their own leads and unassigned ones, as the leads say now."""
         self.env.flush_all()
         self.env.cr.execute(
             """SELECT count(*) FROM prm_stage_history h
@@ -198,12 +204,67 @@ class TestPrmStayRollup(StageHistoryCommon):
                   AND (l.user_id = %s OR l.user_id IS NULL)""",
             [self.salesperson.id],
         )
-        self.assertEqual(count, self.env.cr.fetchone()[0])
+        return self.env.cr.fetchone()[0]
+
+    def test_salesperson_pivots_read_the_sums(self):
+        """A salesperson's pivots (their rule reads the lead's salesperson
+        now, kept on the stays) are answered from the sums, equal to the
+        stays summed, and follow a lead given to them or taken away in the
+        same transaction."""
+        self._assert_pivots_alike(self.salesperson)
+        own = self.env["prm.funnel.report"].with_user(self.salesperson)
+        [(count,)] = own._read_group([], [], ["__count"])
+        self.assertEqual(count, self._own_stays())
         self.assertGreater(count, 0)
-        # a client's context cannot switch a call to the sums
-        forced = own.with_context(prm_rollup=True)
-        self.assertEqual(forced._read_group([], [], ["__count"]), [(count,)])
-        self.assertEqual(len(forced.search([])), count)
+        mine = self.env["crm.lead"].search(
+            [("name", "like", "Rollup "), ("user_id", "=", self.salesperson.id)]
+        )
+        theirs = self.env["crm.lead"].search(
+            [("name", "like", "Rollup "), ("user_id", "=", self.manager.id)]
+        )
+        with self.rolled_back():
+            # pending in the ORM: the report's dependencies flush them
+            mine[0].user_id = self.manager
+            theirs[0].user_id = self.salesperson
+            (mine[1] + theirs[1]).user_id = False
+            [(moved,)] = own._read_group([], [], ["__count"])
+            self.assertEqual(moved, self._own_stays())
+            self.assertNotEqual(moved, count)
+            self._assert_pivots_alike(self.salesperson)
+            self._assert_rollup_exact()
+
+    def test_stays_without_facts_are_nobodys(self):
+        """A stay without a lead, and one loaded with the triggers off (its
+        lead's salesperson never set), are no salesperson's until the daily
+        sync sets the latter from its lead; the manager sees both."""
+        own = self.env["prm.funnel.report"].with_user(self.salesperson)
+        everyone = self.env["prm.funnel.report"].with_user(self.manager)
+        [(mine,)] = own._read_group([], [], ["__count"])
+        [(all_,)] = everyone._read_group([], [], ["__count"])
+        lead = self.env["crm.lead"].search(
+            [("name", "like", "Rollup "), ("user_id", "=", self.salesperson.id)],
+            limit=1,
+        )
+        insert = """
+            INSERT INTO prm_stage_history (lead_id, lead_ref, stage_id, date_enter,
+                   origin, exit_kind, is_initial, company_id)
+            VALUES (%s, %s, %s, now() at time zone 'UTC', 'live', 'open', false, %s)
+        """
+        with self.rolled_back():
+            self.env.cr.execute(
+                insert, [None, lead.id, self.qual.id, self.env.company.id]
+            )
+            self.env.cr.execute("ALTER TABLE prm_stage_history DISABLE TRIGGER USER")
+            self.env.cr.execute(
+                insert, [lead.id, lead.id, self.qual.id, self.env.company.id]
+            )
+            self.env.cr.execute("ALTER TABLE prm_stage_history ENABLE TRIGGER USER")
+            self.assertTrue(self.env["prm.funnel.report"]._prm_rebuild_stays())
+            self.assertEqual(own._read_group([], [], ["__count"]), [(mine,)])
+            self.assertEqual(everyone._read_group([], [], ["__count"]), [(all_ + 2,)])
+            self.env["prm.stage.history"]._prm_sync_lead_facts()
+            self.assertEqual(own._read_group([], [], ["__count"]), [(mine + 1,)])
+            self.assertEqual(own.search_count([]), mine + 1)
 
     def test_fold_and_rebuild(self):
         """The fold empties the pending changes and removes combinations left
@@ -262,6 +323,85 @@ class TestPrmStayRollup(StageHistoryCommon):
             report.init()
             cr.execute("SELECT id, ctid::text FROM prm_stay_rollup ORDER BY id")
             self.assertEqual(cr.fetchall(), before)
+
+    def _value_stays(self, user):
+        """How many stays `user` may see in the Valued Progression: those of
+        their own leads and unassigned ones, as the leads say now."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT count(*) FROM prm_stage_history h
+                 JOIN crm_lead l ON l.id = h.lead_id
+                WHERE l.user_id = %s OR l.user_id IS NULL""",
+            [user.id],
+        )
+        return self.env.cr.fetchone()[0]
+
+    def test_update_from_won_now_alone(self):
+        """An update from 18.0.1.6.0 (stays without their lead's salesperson
+        now, sums without it, the former triggers, the salesperson rules on
+        the lead) fills the stays, sums again, drops the former triggers and
+        points the rules as shipped at the stays; a rule edited since is left
+        alone and read from the stays."""
+        cr = self.env.cr
+        own = self.env["prm.funnel.report"].with_user(self.salesperson)
+        [(count,)] = own._read_group([], [], ["__count"])
+        migration = load_script(
+            "prm_funnel/migrations/18.0.1.7.0/post-migration.py", "prm_funnel_1_7"
+        )
+        funnel_rule = self.env.ref("prm_funnel.prm_funnel_report_rule_personal_lead")
+        value_rule = self.env.ref("prm_funnel.prm_value_report_rule_personal_lead")
+        edited = "['|', ('lead_id.user_id', '=', user.id), ('lead_id', '=', False)]"
+        with self.rolled_back():
+            cr.execute(
+                """
+                ALTER TABLE prm_stage_history DROP COLUMN lead_user_id,
+                    DROP COLUMN lead_unassigned;
+                ALTER TABLE prm_stay_rollup DROP COLUMN lead_user_id,
+                    DROP COLUMN lead_unassigned;
+                ALTER TABLE prm_stay_delta DROP COLUMN lead_user_id,
+                    DROP COLUMN lead_unassigned;
+                -- (this version's, which names them: the former's is made
+                -- again by the update)
+                DROP FUNCTION prm_stay_rollup_changed() CASCADE;
+                CREATE FUNCTION prm_lead_won_changed() RETURNS trigger
+                    LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+                CREATE TRIGGER prm_lead_won AFTER UPDATE ON crm_lead
+                    FOR EACH ROW EXECUTE FUNCTION prm_lead_won_changed();
+                """
+            )
+            funnel_rule.domain_force = migration.FORMER
+            value_rule.domain_force = edited
+            self.env.flush_all()
+            # the module's models, in the order its update initialises them
+            self.registry.init_models(
+                cr,
+                [name for name, model in self.registry.items()
+                 if model._original_module == "prm_funnel"],
+                {"module": "prm_funnel"},
+                install=False,
+            )  # fmt: skip
+            migration.migrate(cr, "18.0.1.6.0")
+            self.assertEqual(funnel_rule.domain_force, migration.NOW)
+            self.assertEqual(value_rule.domain_force, edited)
+            self.env.invalidate_all()
+            self.assertEqual(self._stored_facts(), self._truth_facts())
+            self._assert_rollup_exact()
+            cr.execute(
+                "SELECT count(*) FROM pg_trigger "
+                "WHERE tgname IN ('prm_lead_won', 'prm_stay_lead_won')"
+            )
+            self.assertEqual(cr.fetchone()[0], 0)
+            self.assertEqual(own._read_group([], [], ["__count"]), [(count,)])
+            self.assertTrue(
+                own._prm_rollup_serves([], ["stage_id"], ["__count"], (), None)
+            )
+            # the edited rule names the lead: read from the stays, rightly
+            value = self.env["prm.value.report"].with_user(self.salesperson)
+            self.assertFalse(
+                value._prm_rollup_serves([], ["stage_id"], ["__count"], (), None)
+            )
+            [(seen,)] = value._read_group([], [], ["__count"])
+            self.assertEqual(seen, self._value_stays(self.salesperson))
 
     def test_uninstall_drops_the_sums(self):
         """Uninstalling removes the sums' tables, triggers and function."""

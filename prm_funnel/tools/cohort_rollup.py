@@ -199,13 +199,16 @@ def _stay_changes(old, new):
         leads = f"SELECT DISTINCT lead_ref FROM ({touched}) t (lead_ref)"
         previous = f"SELECT {STAY_COLUMNS} FROM {old} WHERE lead_ref IN ({leads})"
     else:
+        touched = None
         leads = f"SELECT lead_ref FROM {old or new}"
         previous = old and f"SELECT {STAY_COLUMNS} FROM {old}"
     before = stays_of(leads, new)
     if previous:
         before += f" UNION ALL {previous}"
     statement = _changes([contributions(before, "-"), contributions(stays_of(leads))])
-    return planned_each_time(statement)
+    # an update of columns counted nowhere here (a lead's salesperson now on
+    # its stays) is not planned at all
+    return planned_each_time(statement, only_if=touched)
 
 
 STAY_FUNCTION = statement_function(

@@ -4,18 +4,24 @@
 
 On a million leads, the Funnel report joined every stay to its lead on each
 call (for "won now"), and the Source Quality report summed the whole stage
-history (for "value added"). Both facts are now stored:
+history (for "value added"), and a salesperson's Funnel and Valued
+Progression pivots summed their stays (the rule reads the lead's salesperson,
+which the pivots' sums did not keep). These facts are now stored:
 
 - ``prm_stage_history.lead_won``: the stay's lead is won now (active, at
   100 %);
+- ``prm_stage_history.lead_user_id`` and ``lead_unassigned``: the stay's
+  lead's salesperson now, or that it has none (the salesperson record rules
+  of the stay reports read them, so that the pivots' sums, kept per
+  salesperson now, answer a salesperson's calls too);
 - ``prm_lead_value_added``: per lead, the rises of value of its stage moves.
 
 Triggers keep them in the transaction that changes a lead or its stays:
 
 - a row trigger on the stays, before INSERT or a change of lead (a merge),
-  sets ``lead_won`` from the lead;
-- a row trigger on ``crm_lead``, when a lead becomes won or stops being won,
-  sets ``lead_won`` on its stays;
+  sets the stay's from the lead;
+- a row trigger on ``crm_lead``, when a lead becomes won or stops being won
+  or changes salesperson, sets them on its stays;
 - statement triggers on the stays (INSERT, DELETE, UPDATE) compute the value
   added again, from all their stays, of the leads whose stays came, went or
   changed lead, value change or first-stay flag.
@@ -63,26 +69,58 @@ def _value_upsert(leads):
 
 
 # A stay inserted by a transaction that does not write its lead (the
-# backfill job) while another one wins or reopens that lead: each reads the
-# other's side as it was (REPEATABLE READ), so the new stay would keep the
-# old "won now". Both write the lead's value row, so the one that commits
-# second fails to serialize and Odoo runs it again.
+# backfill job) while another one wins, reopens or reassigns that lead: each
+# reads the other's side as it was (REPEATABLE READ), so the new stay would
+# keep the old facts. Both write the lead's value row, so the one that
+# commits second fails to serialize and Odoo runs it again.
+
+# the facts of a lead {l} its stays carry: (column, expression). "No
+# salesperson" is a fact of its own, so that a stay whose facts were never
+# set (no lead, or loaded with the triggers off) is nobody's, not everybody's
+STAY_FACTS = (
+    ("lead_won", WON),
+    ("lead_user_id", "{l}.user_id"),
+    ("lead_unassigned", "{l}.user_id IS NULL"),
+)
+
+
+def _columns(alias=""):
+    """The stays' fact columns, as a row constructor.
+
+    >>> _columns("h")
+    '(h.lead_won, h.lead_user_id, h.lead_unassigned)'
+    """
+    prefix = f"{alias}." if alias else ""
+    return "({})".format(", ".join(prefix + column for column, _expr in STAY_FACTS))
+
+
+def _facts(lead):
+    """The values of the stays' facts for the lead `lead`, as a row
+    constructor.
+
+    >>> _facts("NEW")
+    '(COALESCE(NEW.active AND NEW.probability = 100, false), NEW.user_id, \
+NEW.user_id IS NULL)'
+    """
+    return "({})".format(", ".join(expr.format(l=lead) for _c, expr in STAY_FACTS))
 
 
 FUNCTIONS = f"""
-CREATE OR REPLACE FUNCTION prm_stay_lead_won() RETURNS trigger
+CREATE OR REPLACE FUNCTION prm_stay_lead_facts() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    NEW.lead_won := COALESCE(
-        (SELECT {WON.format(l="l")} FROM crm_lead l WHERE l.id = NEW.lead_id), false);
+    SELECT {_facts("l")[1:-1]} INTO {_columns("NEW")[1:-1]}
+      FROM crm_lead l WHERE l.id = NEW.lead_id;
+    NEW.lead_won := COALESCE(NEW.lead_won, false);
+    NEW.lead_unassigned := COALESCE(NEW.lead_unassigned, false);
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE FUNCTION prm_lead_won_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION prm_lead_facts_changed() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
-    UPDATE prm_stage_history SET lead_won = {WON.format(l="NEW")}
-     WHERE lead_id = NEW.id AND lead_won IS DISTINCT FROM {WON.format(l="NEW")};
+    UPDATE prm_stage_history SET {_columns()} = {_facts("NEW")}
+     WHERE lead_id = NEW.id AND {_columns()} IS DISTINCT FROM {_facts("NEW")};
     INSERT INTO {VALUE_TABLE} AS v (lead_id, value_added) VALUES (NEW.id, 0)
         ON CONFLICT (lead_id) DO UPDATE SET value_added = v.value_added;
     RETURN NULL;
@@ -108,11 +146,11 @@ END $$;
 """
 
 TRIGGERS = (
-    ("prm_stay_lead_won", "prm_stage_history", "BEFORE INSERT OR UPDATE OF lead_id",
-     "FOR EACH ROW EXECUTE FUNCTION prm_stay_lead_won()"),
-    ("prm_lead_won", "crm_lead", "AFTER UPDATE OF active, probability",
-     f"FOR EACH ROW WHEN ({WON.format(l='OLD')} IS DISTINCT FROM "
-     f"{WON.format(l='NEW')}) EXECUTE FUNCTION prm_lead_won_changed()"),
+    ("prm_stay_lead_facts", "prm_stage_history", "BEFORE INSERT OR UPDATE OF lead_id",
+     "FOR EACH ROW EXECUTE FUNCTION prm_stay_lead_facts()"),
+    ("prm_lead_facts", "crm_lead", "AFTER UPDATE OF active, probability, user_id",
+     f"FOR EACH ROW WHEN ({_facts('OLD')} IS DISTINCT FROM {_facts('NEW')}) "
+     "EXECUTE FUNCTION prm_lead_facts_changed()"),
 ) + statement_triggers(
     "prm_stays", "prm_stage_history", "prm_stays_changed",
     "prm_old_stays", "prm_new_stays",
@@ -129,6 +167,7 @@ def create_sql():
         f"""
         CREATE TABLE IF NOT EXISTS {VALUE_TABLE} (
             lead_id integer PRIMARY KEY, value_added numeric NOT NULL);
+        {FORMER}
         {FUNCTIONS}
         {triggers_sql(TRIGGERS)}
         """
@@ -136,16 +175,17 @@ def create_sql():
 
 
 def sync_sql():
-    """Both facts computed again for every lead, in one pass over the stays
+    """The facts computed again for every lead, in one pass over the stays
     (the triggers' statement, per lead, took 7.5 s on a million leads against
     5.5 s for this one, by hand); only what differs is written."""
     return SQL(
         f"""
-        UPDATE prm_stage_history h SET lead_won = {WON.format(l="l")}
+        UPDATE prm_stage_history h SET {_columns()} = {_facts("l")}
           FROM crm_lead l
-         WHERE l.id = h.lead_id AND h.lead_won IS DISTINCT FROM {WON.format(l="l")};
-        UPDATE prm_stage_history SET lead_won = false
-         WHERE lead_id IS NULL AND lead_won IS DISTINCT FROM false;
+         WHERE l.id = h.lead_id AND {_columns("h")} IS DISTINCT FROM {_facts("l")};
+        UPDATE prm_stage_history h SET {_columns()} = (false, NULL, false)
+         WHERE h.lead_id IS NULL
+           AND {_columns("h")} IS DISTINCT FROM (false, NULL::integer, false);
         DELETE FROM {VALUE_TABLE} v
          WHERE NOT EXISTS (SELECT 1 FROM crm_lead l WHERE l.id = v.lead_id);
         WITH fresh AS (
@@ -169,10 +209,19 @@ def sync_sql():
     )
 
 
-DROP = f"""
-{drop_triggers_sql(TRIGGERS)}
+# the triggers and functions of "won now" alone (up to 18.0.1.6.0)
+FORMER = """
+DROP TRIGGER IF EXISTS prm_stay_lead_won ON prm_stage_history;
+DROP TRIGGER IF EXISTS prm_lead_won ON crm_lead;
 DROP FUNCTION IF EXISTS prm_stay_lead_won();
 DROP FUNCTION IF EXISTS prm_lead_won_changed();
+"""
+
+DROP = f"""
+{drop_triggers_sql(TRIGGERS)}
+{FORMER}
+DROP FUNCTION IF EXISTS prm_stay_lead_facts();
+DROP FUNCTION IF EXISTS prm_lead_facts_changed();
 DROP FUNCTION IF EXISTS prm_stays_changed();
 DROP TABLE IF EXISTS {VALUE_TABLE};
 """

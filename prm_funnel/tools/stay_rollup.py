@@ -40,6 +40,9 @@ DIMS = (
     ("lead_won", "boolean", "COALESCE({h}.lead_won, false)"),
     ("is_initial", "boolean", "COALESCE({h}.is_initial, false)"),
     ("user_id", "integer", "{h}.user_id"),
+    # the salesperson record rules read them (the lead's salesperson now)
+    ("lead_user_id", "integer", "{h}.lead_user_id"),
+    ("lead_unassigned", "boolean", "{h}.lead_unassigned"),
     ("team_id", "integer", "{h}.team_id"),
     ("source_id", "integer", "{h}.source_id"),
     ("medium_id", "integer", "{h}.medium_id"),

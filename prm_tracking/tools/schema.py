@@ -81,13 +81,39 @@ END $$;
 """
 
 
-def planned_each_time(statement):
+def planned_each_time(statement, only_if=None):
     """`statement` run by EXECUTE in a trigger function, so that PostgreSQL
     plans it for each statement's own transition tables (a trigger's static
     statements keep the plan of their first run: made for one ORM flush, it
-    would serve a statement of a million rows).
+    would serve a statement of a million rows); with `only_if` (a SELECT),
+    run only when that finds a row, checked first the same way (planning a
+    big statement costs more than a small check: the stays' other triggers
+    update rows it counts nothing of, a lead's at a time). The check counts
+    the rows: asked whether one exists, PostgreSQL plans for the first one
+    found, a nested loop over two transition tables that takes minutes when
+    none is there among a million.
 
     >>> planned_each_time("DELETE FROM t;")
     'EXECUTE $statement$DELETE FROM t$statement$;'
+    >>> print(planned_each_time("DELETE FROM t;", "TABLE n"))
+    DECLARE found_one boolean;
+    BEGIN
+        EXECUTE $check$SELECT count(*) > 0 FROM (TABLE n) c$check$ INTO found_one;
+        IF found_one THEN
+            EXECUTE $statement$DELETE FROM t$statement$;
+        END IF;
+    END;
     """
-    return f"EXECUTE $statement${statement.rstrip().rstrip(';')}$statement$;"
+    run = f"EXECUTE $statement${statement.rstrip().rstrip(';')}$statement$;"
+    if not only_if:
+        return run
+    return (
+        "DECLARE found_one boolean;\n"
+        "BEGIN\n"
+        "    EXECUTE $check$SELECT count(*) > 0 FROM ("
+        f"{only_if}) c$check$ INTO found_one;\n"
+        "    IF found_one THEN\n"
+        f"        {run}\n"
+        "    END IF;\n"
+        "END;"
+    )
