@@ -53,6 +53,7 @@ import shutil
 import statistics
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import psycopg2
@@ -453,9 +454,10 @@ with registry.cursor() as cr:
                "(now() at time zone 'UTC') - %s * interval '1 day'",
                [Retention._retention_days()])
     expired = cr.fetchone()[0]
-    batches, start = [], time.perf_counter()
+    batches, starts, start = [], [], time.perf_counter()
     while True:
         began = time.perf_counter()
+        starts.append(time.time())
         Retention._cron_purge_expired()
         cr.commit()
         batches.append(time.perf_counter() - began)
@@ -466,7 +468,7 @@ with registry.cursor() as cr:
             break
     total = time.perf_counter() - start
 print("RESULT", json.dumps({"expired": expired, "seconds": total,
-                            "batches": batches}))
+                            "batches": batches, "starts": starts}))
 """
 
 # what PostgreSQL answers when prm_event is rebuilt partitioned by month
@@ -559,6 +561,19 @@ def _ingest_round(tool, cfg, db, tag):
     return len(events) / seconds, len(errors), sum(counts), len(events)
 
 
+# the other sessions' work, one row each: kind, statement (its start) and
+# wait event; the checkpointer when it is writing a checkpoint out
+ACTIVITY = """
+SELECT backend_type, left(regexp_replace(query, '\\s+', ' ', 'g'), 60),
+       COALESCE(wait_event_type || ':' || wait_event, 'running')
+  FROM pg_stat_activity
+ WHERE pid <> %s AND (
+       (datname = current_database() AND state = 'active')
+       OR backend_type = 'autovacuum worker'
+       OR (backend_type = 'checkpointer' AND wait_event <> 'CheckpointerMain'))
+"""
+
+
 def _purge(cfg, db):
     """The purge of the oldest month, with an inserting connection beside it."""
     # the retention period ends a month after the oldest event
@@ -575,7 +590,7 @@ def _purge(cfg, db):
         f"VALUES ('prm_tracking.retention_days', '{days}', now(), now()) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
     )
-    stop, inserts, waits = threading.Event(), [], [0.0]
+    stop, inserts, waits, seen = threading.Event(), [], [0.0], []
     # a lead whose oldest events the purge deletes, and an event type
     lead, kind = psql(
         db,
@@ -615,6 +630,10 @@ def _purge(cfg, db):
                 "AND datname = current_database()"
             )
             waits.append(float(cur.fetchone()[0]))
+            # what else ran: the purge's statement and what it waited on,
+            # autovacuum's and the checkpointer's work (to explain a long batch)
+            cur.execute(ACTIVITY, [cur.connection.get_backend_pid()])
+            seen.append((time.time(), cur.fetchall()))
             time.sleep(0.05)
         conn.close()
 
@@ -635,6 +654,12 @@ def _purge(cfg, db):
     result["slowest_insert"] = max(inserts) if inserts else float("nan")
     result["lock_wait"] = max(waits)
     result["days"] = days
+    longest = max(range(len(result["batches"])), key=result["batches"].__getitem__)
+    began = result["starts"][longest]
+    ended = began + result["batches"][longest]
+    result["during_longest"] = Counter(
+        row for at, rows in seen if began <= at <= ended for row in rows
+    ).most_common(6)
     return result
 
 
@@ -854,7 +879,14 @@ def _report(
         f"Meanwhile a connection inserted events for a lead whose events were "
         f"being purged: {purge['inserts']:,} inserts, slowest "
         f"{purge['slowest_insert'] * 1000:.0f} ms; longest lock wait of any "
-        f"session, sampled every 50 ms: {purge['lock_wait'] * 1000:.0f} ms.",
+        f"session, sampled every 50 ms: {purge['lock_wait'] * 1000:.0f} ms. "
+        "Seen most often during the longest batch (samples: session, statement, "
+        "wait): "
+        + "; ".join(
+            f"{n} x {kind}, `{query}`, {wait}"
+            for (kind, query, wait), n in purge["during_longest"]
+        )
+        + ".",
         "",
         f'Partitioning `prm_event` by month: PostgreSQL answers "{partition}"; '
         f"foreign keys pointing at `prm_event`: {referencing}.",
