@@ -397,7 +397,8 @@ class TestPrmLeadFacts(StageHistoryCommon):
             self.env.cr.execute(
                 "SELECT count(*) FROM pg_proc WHERE proname IN "
                 "('prm_stays_changed', 'prm_source_facts_changed', "
-                "'prm_source_facts_inserted')"
+                "'prm_source_facts_inserted', 'prm_lead_facts_changed', "
+                "'prm_stay_lead_facts')"
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0)
             self.env.cr.execute("SELECT to_regclass('prm_lead_source_facts')")
