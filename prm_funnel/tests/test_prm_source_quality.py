@@ -1,5 +1,6 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import statistics
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from unittest.mock import patch
@@ -106,6 +107,35 @@ class TestPrmSourceQuality(PrmCommon):
         # won leads count as qualified; 10 days from creation to win
         self.assertEqual((web.qualified_pct, web.days_to_win), (30.0, 10.0))
         self.assertEqual((web.won_revenue, web.avg_deal), (30000.0, 1000.0))
+
+    def test_medians_exact_per_group(self):
+        """The days to qualify and to win are each group's exact medians
+        (even counts halfway, not means)."""
+        web = self.leads[self.web]
+        won, qualified = web[:30], web[30:34]
+        for i, lead in enumerate(won, start=1):
+            lead.date_closed = T0 + timedelta(days=i * i / 10)
+        for days, lead in zip((2, 3, 5, 7), qualified, strict=True):
+            self.env.cr.execute(
+                "UPDATE crm_lead SET prm_qualified_on = %s WHERE id = %s",
+                [T0 + timedelta(days=days), lead.id],
+            )
+        self.env.flush_all()
+        lines, _analysis = self._analysis()
+        days_to_win = [i * i / 10 for i in range(1, 31)]  # mean 31.5, median 24.05
+        self.assertAlmostEqual(
+            lines["Q Web"].days_to_win, statistics.median(days_to_win), 6
+        )
+        self.assertAlmostEqual(
+            lines["Q Web"].days_to_qualify,
+            statistics.median(days_to_win + [2, 3, 5, 7]),
+            6,
+        )
+        self.assertEqual(
+            (lines["Q Fair"].days_to_win, lines["Q Fair"].days_to_qualify),
+            (10.0, 10.0),
+        )
+        self.assertEqual((lines["Q Fair"].leads, lines["Q Web"].leads), (200, 100))
 
     def test_costs_cac_roi_payback_ranked(self):
         """Costs are prorated to the period; cost per lead, per qualified lead,

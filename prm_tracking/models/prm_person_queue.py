@@ -49,7 +49,13 @@ class PrmPersonQueue(models.Model):
         readonly=True,
         help="An event whose email names a person still to resolve.",
     )
-    visitor_id = fields.Many2one("prm.visitor", ondelete="cascade", readonly=True)
+    visitor_id = fields.Many2one(
+        "prm.visitor",
+        ondelete="cascade",
+        # deleting visitors (purge, forget) looks their queue rows up
+        index="btree_not_null",
+        readonly=True,
+    )
     email = fields.Char(readonly=True)
     verified = fields.Boolean(
         readonly=True, help="The email came from a trusted sender or was signed."

@@ -37,6 +37,39 @@ class TestPrmPrivacy(PrmIngestCommon):
         self.apply_queue()
         self.assertEqual(self.lead.prm_event_count, 2)
 
+    def test_purge_plans_for_the_queue_as_it_is(self):
+        """A purge batch looks the queue rows of its events up by index even
+        when the connection first deleted events beside an empty queue."""
+        self.env["ir.config_parameter"].set_param("prm_tracking.retention_days", 30)
+        self._old_events(self.lead, 40, 60)
+        Retention, cr = self.env["prm.retention"], self.env.cr
+        # an empty queue, as VACUUM leaves it once drained: no page, and
+        # statistics saying so
+        cr.execute("TRUNCATE prm_person_queue")
+        cr.execute("ANALYZE prm_person_queue")
+        # deleting events beside the empty queue: the foreign key's query
+        # is planned (and its plan kept by the connection) for that queue
+        Retention._cron_purge_expired(batch_size=20)
+        # the queue grows (persons to apply, no event of theirs)
+        cr.execute(
+            "INSERT INTO prm_person_queue (lead_id, company_id) "
+            "SELECT %s, %s FROM generate_series(1, 5000)",
+            [self.lead.id, self.company.id],
+        )
+        scans = (
+            "SELECT seq_scan FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'prm_person_queue'"
+        )
+        cr.execute(scans)
+        before = cr.fetchone()[0]
+        Retention._cron_purge_expired(batch_size=20)
+        cr.execute(scans)
+        # the plan kept from the first batch read the whole queue once per
+        # deleted event (20 scans)
+        self.assertEqual(cr.fetchone()[0] - before, 0)
+        cr.execute("SELECT count(*) FROM prm_event WHERE lead_id = %s", [self.lead.id])
+        self.assertEqual(cr.fetchone()[0], 20)
+
     def test_retention_default_when_unset(self):
         """Without the setting ever saved, events are kept 730 days, not forever."""
         self.env["ir.config_parameter"].search(
