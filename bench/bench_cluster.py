@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -287,13 +288,16 @@ def run(ctx):
             stop_odoo(servers.pop(node))
 
     try:
-        primary.init()
+        # lock waits over deadlock_timeout (1 s) are logged, with the waiting
+        # statement: what stalled the requests, if anything did
+        primary.init({"log_lock_waits": "on"})
         primary.start()
         _copy_db(primary)
         drop_db(cfg, DB)  # the copy on the machine's own server
-        phases = {}
+        phases, waits = {}, {}
         # 1. one node, then two
         for label, nodes in (("1 node", ["A"]), ("2 nodes", ["A", "B"])):
+            mark = primary.log.stat().st_size
             start(nodes)
             tag = "one-" if len(nodes) == 1 else "two-"
             rate, errors, sent, seconds = _load([ports[n] for n in nodes], tag)
@@ -301,6 +305,7 @@ def run(ctx):
                 DB, timeout=900, run_sql=lambda db, sql: primary.psql(sql, db)
             )
             stop()
+            waits[label] = _lock_waits(primary.log, mark)
             phases[label] = (
                 rate,
                 errors,
@@ -358,11 +363,59 @@ def run(ctx):
         if not os.environ.get("PRM_BENCH_KEEP"):
             shutil.rmtree(root, ignore_errors=True)
             shutil.rmtree(Path(cfg["data_dir"]) / "filestore" / DB, ignore_errors=True)
-    return _report(phases, runs, idle, busy, load.get("result"), overlapped,
-                   proof, lags)  # fmt: skip
+    return _report(phases, waits, runs, idle, busy, load.get("result"),
+                   overlapped, proof, lags)  # fmt: skip
 
 
-def _report(phases, runs, idle, busy, load, overlapped, proof, lags):
+def _lock_waits(log, since):
+    """The lock waits PostgreSQL logged after byte `since` of its `log`
+    (``log_lock_waits``): [(seconds waited or None if the wait never ended
+    in the log, the waiting statement's start)]."""
+    with open(log, "rb") as handle:
+        handle.seek(since)
+        text = handle.read().decode(errors="replace")
+    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", text)
+    pid = re.compile(r"^\S+ \S+ \S+ \[(\d+)\]")  # log_line_prefix: %m [%p] %a
+    waits, open_waits = [], {}
+    for n, entry in enumerate(entries):
+        found = pid.match(entry)
+        if not found:
+            continue
+        if "still waiting for" in entry:
+            statement = next(
+                (
+                    other.split("STATEMENT:", 1)[1]
+                    for other in entries[n + 1 : n + 6]
+                    if "STATEMENT:" in other
+                    and pid.match(other)
+                    and pid.match(other)[1] == found[1]
+                ),
+                "",
+            )
+            open_waits[found[1]] = " ".join(statement.split())[:60].replace("`", "'")
+        elif "acquired" in entry and found[1] in open_waits:
+            after = re.search(r"after ([\d.]+) ms", entry)
+            seconds = float(after[1]) / 1000 if after else None
+            waits.append((seconds, open_waits.pop(found[1])))
+    return waits + [(None, statement) for statement in open_waits.values()]
+
+
+def _waits_line(label, waits):
+    """The report's sentence on one phase's lock waits."""
+    if not waits:
+        return f"{label}: none."
+    ended = [seconds for seconds, _s in waits if seconds is not None]
+    common = Counter(statement for _s, statement in waits).most_common(3)
+    return (
+        f"{label}: {len(waits)}, the longest "
+        + (f"{max(ended):.1f} s" if ended else "never ended in the log")
+        + "; waiting: "
+        + "; ".join(f"{count} x `{statement}`" for statement, count in common)
+        + "."
+    )
+
+
+def _report(phases, waits, runs, idle, busy, load, overlapped, proof, lags):
     expected_leads = PROSPECTS + SHARED_NEW
     lines = [
         f"PostgreSQL {PG_BIN.parent.name} primary and replica of the benchmark's "
@@ -386,6 +439,12 @@ def _report(phases, runs, idle, busy, load, overlapped, proof, lags):
             f"{stored:,} / {distinct:,} / {sent:,} | {leads:,} / {emails:,} "
             f"(expected {expected_leads:,}) | {drained:.1f} s |"
         )
+    lines += [
+        "",
+        "Lock waits over 1 s on the primary (`log_lock_waits`), with the waiting "
+        "statement's start: "
+        + " ".join(_waits_line(label, found) for label, found in waits.items()),
+    ]
     per_node = {node: sum(1 for r in runs if r[1] == node) for node in ("A", "B")}
     jobs = sorted(
         {r[0] for r in runs if r[1] == "B"} & {r[0] for r in runs if r[1] == "A"}

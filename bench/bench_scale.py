@@ -20,8 +20,11 @@ would (whether it got there first or not). Then, on that database:
    median of 3 runs (one run when it takes over 2 s).
 2. **Ingestion**: the same API load (4 clients, batches of 1,000) against
    Odoo with 2 workers and a cron worker, alternately on this database and
-   on one holding a hundredth of it (10,000 leads, 100,000 events), three
-   rounds each: events/s on both, compared by their medians.
+   on one holding a hundredth of it (10,000 leads, 100,000 events), five
+   rounds each: events/s on both, compared by their medians and round by
+   round; and where the database time of the rounds went on each database
+   (``pg_stat_statements``, which the benchmark's server loads): per 1,000
+   events, and the statements whose mean time grew most on the big one.
 3. **Daily full rescore** (``_cron_prm_rescore_all`` a day later), in its own
    process: time and peak memory (resident set size), against the memory of
    the same process before it.
@@ -51,6 +54,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -81,7 +85,9 @@ TITLE = "Ten times the data (1M leads, 10M events)"
 LEADS = int(os.environ.get("PRM_BENCH_SCALE_LEADS", "1000000"))
 EVENTS = int(os.environ.get("PRM_BENCH_SCALE_EVENTS", "10000000"))
 SMALL = 100  # the small database holds a hundredth of the big one
-INGEST_PROSPECTS = int(os.environ.get("PRM_BENCH_SCALE_PROSPECTS", "2000"))
+# about 67,000 events a round, some 9 s at the rates seen here: rounds of
+# 4 s scattered the ratio from 0.90x to 1.04x between runs
+INGEST_PROSPECTS = int(os.environ.get("PRM_BENCH_SCALE_PROSPECTS", "4000"))
 CLIENTS = 4
 # ingestion rounds per database; the ratio compares medians, so that one
 # round disturbed by the shared machine does not decide it (by hand, three
@@ -561,6 +567,68 @@ def _ingest_round(tool, cfg, db, tag):
     return len(events) / seconds, len(errors), sum(counts), len(events)
 
 
+def _statements_reset(db):
+    """Start counting the statements' time anew (pg_stat_statements, loaded
+    by the benchmark's own server); False when the server has not loaded
+    it."""
+    try:
+        psql(
+            db,
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; "
+            "SELECT pg_stat_statements_reset()",
+        )
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+# every statement of the databases since the reset, nested ones (run by a
+# trigger or a function) apart: their time is also their caller's
+STATEMENTS = """
+SELECT d.datname, s.toplevel,
+       left(regexp_replace(s.query, '\\s+', ' ', 'g'), 70),
+       sum(s.calls)::bigint, sum(s.total_exec_time)::float8
+  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+ WHERE d.datname = ANY(%s)
+ GROUP BY 1, 2, 3
+"""
+
+
+def _statements(db, dbs):
+    """The ingestion rounds' database time on each of `dbs` ({label: name}):
+    {label: milliseconds of top-level statements}, and under "grown" the
+    statements whose time grew most from the small database to the big one
+    (text, nested, calls and mean milliseconds on each)."""
+    conn = psycopg2.connect(dbname=db)
+    try:
+        with conn.cursor() as cr:
+            cr.execute(STATEMENTS, [list(dbs.values())])
+            rows = cr.fetchall()
+    finally:
+        conn.close()
+    labels = {name: label for label, name in dbs.items()}
+    total = dict.fromkeys(dbs, 0.0)
+    seen = {}
+    for name, toplevel, text, calls, ms in rows:
+        label = labels[name]
+        if toplevel:
+            total[label] += ms
+        calls_ms = seen.setdefault((text, not toplevel), {})
+        old = calls_ms.get(label, (0, 0.0))
+        calls_ms[label] = (old[0] + calls, old[1] + ms)
+    grown = []
+    for (text, nested), calls_ms in seen.items():
+        small, big = calls_ms.get("small"), calls_ms.get("big")
+        if not small or not big:
+            continue
+        mean_small, mean_big = small[1] / small[0], big[1] / big[0]
+        # the time it would have saved at the small database's mean
+        extra = (mean_big - mean_small) * big[0]
+        grown.append((extra, text, nested, small[0], mean_small, big[0], mean_big))
+    grown.sort(reverse=True)
+    return dict(total, grown=grown[:6])
+
+
 # the other sessions' work, one row each: kind, statement (its start) and
 # wait event; the checkpointer when it is writing a checkpoint out
 ACTIVITY = """
@@ -689,7 +757,15 @@ def run(ctx):
     server = Postgres(root, "scale", tool.free_port())
     try:
         if not kept:
-            server.init(deployed_settings())
+            # pg_stat_statements tells where the ingestion's database time
+            # goes, on each database (counting costs both the same)
+            server.init(
+                {
+                    **deployed_settings(),
+                    "shared_preload_libraries": "pg_stat_statements",
+                    "pg_stat_statements.track": "all",
+                }
+            )
         server.start()
         with serving(server):
             # the Odoo processes keep their files (filestore, sessions) beside
@@ -757,11 +833,14 @@ def _measure(tool, cfg, server):
         # 2. ingestion, alternately on the small and the big database (ids and
         # emails of this run's own)
         run_tag = str(int(time.time()))
+        statements = _statements_reset(DB)
         rounds = []
         for n in range(ROUNDS):
             for label, db in (("small", SMALL_DB), ("big", DB)):
                 tag = f"{label}{n}-{run_tag}-"
                 rounds.append((label, *_ingest_round(tool, cfg, db, tag)))
+        if statements:
+            statements = _statements(DB, {"small": SMALL_DB, "big": DB})
         # 3. the daily full rescore
         daily = _result(odoo_script(cfg, DB, DAILY_SCRIPT), "daily rescore")
         # 4. purge of a month, and partitioning
@@ -771,12 +850,56 @@ def _measure(tool, cfg, server):
         drop_db(cfg, SMALL_DB)
         drop_db(cfg, DB)
     return _report(
-        steps, sizes, reports, rounds, daily, purge, partition, referencing, server
+        steps,
+        sizes,
+        reports,
+        rounds,
+        statements,
+        daily,
+        purge,
+        partition,
+        referencing,
+        server,
     )
 
 
+def _statements_lines(statements, small, big):
+    """The report's paragraph and table on the ingestion's database time."""
+    per_k = {
+        label: 1000 * statements[label] / sum(r[4] for r in group)
+        for label, group in (("small", small), ("big", big))
+    }
+    lines = [
+        "**The ingestion's database time** (pg_stat_statements over the rounds: "
+        "every statement of the Odoo processes, the person queue's job "
+        "included), per 1,000 events sent: small database "
+        f"{per_k['small']:.0f} ms, big database {per_k['big']:.0f} ms. The "
+        "statements that took the most extra time on the big database (nested: "
+        "run by a trigger or a function, its time also its caller's):",
+        "",
+        "| statement | calls small / big | mean ms small | mean ms big |",
+        "|---|---|---|---|",
+    ]
+    for _extra, text, nested, calls_s, mean_s, calls_b, mean_b in statements["grown"]:
+        text = text.replace("|", "\\|").replace("`", "'")
+        lines.append(
+            f"| {'(nested) ' if nested else ''}`{text}` | {calls_s:,} / "
+            f"{calls_b:,} | {mean_s:.3f} | {mean_b:.3f} |"
+        )
+    return [*lines, ""]
+
+
 def _report(
-    steps, sizes, reports, rounds, daily, purge, partition, referencing, server
+    steps,
+    sizes,
+    reports,
+    rounds,
+    statements,
+    daily,
+    purge,
+    partition,
+    referencing,
+    server,
 ):
     lines = [
         f"Database: {reports['leads']:,} leads, {reports['events']:,} events "
@@ -843,10 +966,19 @@ def _report(
     ratio = statistics.median(r[1] for r in big) / max(
         statistics.median(r[1] for r in small), 1
     )
+    # each big round beside the small round just before it
+    paired = ", ".join(
+        f"{b[1] / max(a[1], 1):.2f}" for a, b in zip(small, big, strict=True)
+    )
     lines += [
         "",
-        f"Big / small (medians): **{ratio:.2f}x**.",
+        f"Big / small (medians): **{ratio:.2f}x**; each big round over the small "
+        f"round before it: {paired}.",
         "",
+    ]
+    if statements:
+        lines += _statements_lines(statements, small, big)
+    lines += [
         f"**Daily full rescore** (`_cron_prm_rescore_all` a day later, called "
         f"directly: {daily['leads']:,} leads in batches of 50,000, one "
         f"transaction): **{daily['seconds']:.1f} s**; process memory "
