@@ -849,18 +849,8 @@ def _measure(tool, cfg, server):
     finally:
         drop_db(cfg, SMALL_DB)
         drop_db(cfg, DB)
-    return _report(
-        steps,
-        sizes,
-        reports,
-        rounds,
-        statements,
-        daily,
-        purge,
-        partition,
-        referencing,
-        server,
-    )
+    return _report(steps, sizes, reports, rounds, statements, daily, purge,
+                   partition, referencing, server)  # fmt: skip
 
 
 def _statements_lines(statements, small, big):
