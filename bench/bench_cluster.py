@@ -13,7 +13,9 @@ ten events each, a rule set, 4 teams, 20 salespeople and a manager), then:
    3,000), each client first identifying the same 200 new addresses.
    Measured: events/s, HTTP errors, events stored once, one lead per new
    email, and from both nodes' logs that no PRM job (the person queue, the
-   pixel flush, ...) ran on both nodes at once (Odoo's cron locking).
+   pixel flush, ...) ran on both nodes at once (Odoo's cron locking); the
+   primary logs lock waits over a second (``log_lock_waits``), reported per
+   phase with the waiting statement.
 2. **A read replica.** ``pg_basebackup`` makes a streaming replica on the
    next port; both nodes restart with ``--db_replica_host`` and
    ``--db_replica_port``. A sales manager opens every PRM report (the pivot's
