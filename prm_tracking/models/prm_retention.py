@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.cron import commit_cron_batch
+from ..tools.planner import planned_for_indexes
 
 _logger = logging.getLogger(__name__)
 
@@ -49,40 +50,26 @@ class PrmRetention(models.AbstractModel):
             return
         cutoff = fields.Datetime.now() - timedelta(days=days)
         self.env.flush_all()
-        cr = self.env.cr
-        # Each deleted event has its person queue rows deleted by a foreign
-        # key, one query per event, whose plan the connection keeps. Planned
-        # beside a nearly empty queue, that plan read the whole queue for
-        # every event once the queue had grown: 12 s for a batch of 10,000
-        # beside 20,000 queued rows (this job queues up to 10,000 persons a
-        # batch). So the kept plans are dropped, the delete is planned with
-        # the indexes preferred, and its plans dropped after it, so that none
-        # made that way outlives it. (Planning each of those queries every
-        # time, plan_cache_mode = force_custom_plan, cost a second a batch.)
-        cr.execute("DISCARD PLANS")
-        cr.execute(
-            "SELECT current_setting('enable_seqscan'), "
-            "set_config('enable_seqscan', 'off', true)"
-        )
-        seqscan = cr.fetchone()[0]
-        cr.execute(
-            SQL(
-                """
-            DELETE FROM prm_event WHERE id IN (
-                -- the oldest first, along the occurred_at index: ordered by
-                -- id, PostgreSQL walked the primary key past the rows
-                -- earlier batches deleted (6 s a batch on 200,000 events)
-                SELECT id FROM prm_event WHERE occurred_at < %s
-              ORDER BY occurred_at LIMIT %s)
-            RETURNING lead_id, partner_id
-                """,
-                cutoff,
-                batch_size,
+        # the foreign key's per-event queries on the person queue planned for
+        # the queue as it is now (this job queues up to 10,000 persons a
+        # batch): see planned_for_indexes
+        with planned_for_indexes(self.env.cr):
+            self.env.cr.execute(
+                SQL(
+                    """
+                DELETE FROM prm_event WHERE id IN (
+                    -- the oldest first, along the occurred_at index: ordered
+                    -- by id, PostgreSQL walked the primary key past the rows
+                    -- earlier batches deleted (6 s a batch on 200,000 events)
+                    SELECT id FROM prm_event WHERE occurred_at < %s
+                  ORDER BY occurred_at LIMIT %s)
+                RETURNING lead_id, partner_id
+                    """,
+                    cutoff,
+                    batch_size,
+                )
             )
-        )
-        deleted = cr.fetchall()
-        cr.execute("SELECT set_config('enable_seqscan', %s, true)", [seqscan])
-        cr.execute("DISCARD PLANS")
+            deleted = self.env.cr.fetchall()
         self.env["prm.person.queue"]._enqueue_persons(pairs=set(deleted))
         self.env.cr.execute(
             SQL(
