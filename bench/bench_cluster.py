@@ -14,8 +14,9 @@ ten events each, a rule set, 4 teams, 20 salespeople and a manager), then:
    Measured: events/s, HTTP errors, events stored once, one lead per new
    email, and from both nodes' logs that no PRM job (the person queue, the
    pixel flush, ...) ran on both nodes at once (Odoo's cron locking); the
-   primary logs lock waits over a second (``log_lock_waits``), reported per
-   phase with the waiting statement.
+   primary logs lock waits and statements over a second
+   (``log_lock_waits``, ``log_min_duration_statement``), and a sampler notes
+   what the transactions open for over 2 s do, reported per phase.
 2. **A read replica.** ``pg_basebackup`` makes a streaming replica on the
    next port; both nodes restart with ``--db_replica_host`` and
    ``--db_replica_port``. A sales manager opens every PRM report (the pivot's
@@ -36,7 +37,6 @@ import statistics
 import subprocess
 import threading
 import time
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -52,6 +52,16 @@ from load import (
     wait_up,
 )
 from pgserver import PG_BIN, Postgres, own_root
+from pgwatch import (
+    lag_sampler,
+    lock_waits,
+    open_line,
+    open_sampler,
+    slow_line,
+    slow_statements,
+    statements,
+    waits_line,
+)
 
 TITLE = "Several Odoo nodes and a read replica"
 LEADS = int(os.environ.get("PRM_BENCH_CLUSTER_LEADS", "20000"))
@@ -219,19 +229,6 @@ def _reports(port, rounds=5):
     return timings
 
 
-def _statements(log, since):
-    """The statements in a PostgreSQL log after byte `since` (a statement
-    spans the lines up to the next stamped line)."""
-    with open(log, "rb") as handle:
-        handle.seek(since)
-        text = handle.read().decode(errors="replace")
-    return [
-        entry
-        for entry in re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", text)
-        if "statement:" in entry.split("\n", 1)[0]
-    ]
-
-
 # a statement reading a PRM table or report (not merely a PRM column of an
 # Odoo table, e.g. the signed-in user's partner)
 PRM_TABLE = re.compile(r'(?:FROM|JOIN)\s+"?prm_|AS "prm_|prm_velocity_rows\(')
@@ -241,20 +238,6 @@ def _from_node_a(statements):
     """Node A's statements on a PRM table or report (in that phase node A
     has no cron worker and serves only the manager reading reports)."""
     return [s for s in statements if f"] {NODE_A} " in s and PRM_TABLE.search(s)]
-
-
-def _lag_sampler(primary, stop, samples):
-    """Sample the replica's replay lag (seconds, bytes) seen by the primary."""
-    while not stop.is_set():
-        row = primary.psql(
-            "SELECT COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::numeric(10, 3), "
-            "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) "
-            "FROM pg_stat_replication"
-        )
-        if row:
-            seconds, lag_bytes = row.split("|")
-            samples.append((float(seconds), int(float(lag_bytes))))
-        time.sleep(0.5)
 
 
 def run(ctx):
@@ -290,24 +273,39 @@ def run(ctx):
             stop_odoo(servers.pop(node))
 
     try:
-        # lock waits over deadlock_timeout (1 s) are logged, with the waiting
-        # statement: what stalled the requests, if anything did
-        primary.init({"log_lock_waits": "on"})
+        # lock waits over deadlock_timeout (1 s) and statements over 1 s are
+        # logged (the waiting statement with its wait): what stalled the
+        # requests, if anything did
+        primary.init({"log_lock_waits": "on", "log_min_duration_statement": "1000"})
         primary.start()
         _copy_db(primary)
         drop_db(cfg, DB)  # the copy on the machine's own server
-        phases, waits = {}, {}
+        phases, watch = {}, {}
         # 1. one node, then two
         for label, nodes in (("1 node", ["A"]), ("2 nodes", ["A", "B"])):
             mark = primary.log.stat().st_size
             start(nodes)
             tag = "one-" if len(nodes) == 1 else "two-"
-            rate, errors, sent, seconds = _load([ports[n] for n in nodes], tag)
+            # what the transactions left open for seconds were doing
+            opened, watching = [], threading.Event()
+            sampler = threading.Thread(
+                target=open_sampler, args=(primary.port, DB, watching, opened)
+            )
+            sampler.start()
+            try:
+                rate, errors, sent, seconds = _load([ports[n] for n in nodes], tag)
+            finally:
+                watching.set()
+                sampler.join()
             drained = wait_for_queue(
                 DB, timeout=900, run_sql=lambda db, sql: primary.psql(sql, db)
             )
             stop()
-            waits[label] = _lock_waits(primary.log, mark)
+            watch[label] = (
+                lock_waits(primary.log, mark),
+                slow_statements(primary.log, mark),
+                opened,
+            )
             phases[label] = (
                 rate,
                 errors,
@@ -335,7 +333,7 @@ def run(ctx):
             load["result"] = _load([ports["B"]], "rep-")
 
         loader = threading.Thread(target=ingest)
-        sampler = threading.Thread(target=_lag_sampler, args=(primary, sampling, lags))
+        sampler = threading.Thread(target=lag_sampler, args=(primary, sampling, lags))
         loader.start()
         sampler.start()
         time.sleep(1.0)
@@ -345,8 +343,8 @@ def run(ctx):
         sampling.set()
         sampler.join()
         stop()
-        on_primary = _statements(primary.log, marks[0])
-        on_replica = _statements(replica.log, marks[1])
+        on_primary = statements(primary.log, marks[0])
+        on_replica = statements(replica.log, marks[1])
         proof = (
             len(_from_node_a(on_primary)),
             len(on_primary),
@@ -365,59 +363,11 @@ def run(ctx):
         if not os.environ.get("PRM_BENCH_KEEP"):
             shutil.rmtree(root, ignore_errors=True)
             shutil.rmtree(Path(cfg["data_dir"]) / "filestore" / DB, ignore_errors=True)
-    return _report(phases, waits, runs, idle, busy, load.get("result"),
+    return _report(phases, watch, runs, idle, busy, load.get("result"),
                    overlapped, proof, lags)  # fmt: skip
 
 
-def _lock_waits(log, since):
-    """The lock waits PostgreSQL logged after byte `since` of its `log`
-    (``log_lock_waits``): [(seconds waited or None if the wait never ended
-    in the log, the waiting statement's start)]."""
-    with open(log, "rb") as handle:
-        handle.seek(since)
-        text = handle.read().decode(errors="replace")
-    entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", text)
-    pid = re.compile(r"^\S+ \S+ \S+ \[(\d+)\]")  # log_line_prefix: %m [%p] %a
-    waits, open_waits = [], {}
-    for n, entry in enumerate(entries):
-        found = pid.match(entry)
-        if not found:
-            continue
-        if "still waiting for" in entry:
-            statement = next(
-                (
-                    other.split("STATEMENT:", 1)[1]
-                    for other in entries[n + 1 : n + 6]
-                    if "STATEMENT:" in other
-                    and pid.match(other)
-                    and pid.match(other)[1] == found[1]
-                ),
-                "",
-            )
-            open_waits[found[1]] = " ".join(statement.split())[:60].replace("`", "'")
-        elif "acquired" in entry and found[1] in open_waits:
-            after = re.search(r"after ([\d.]+) ms", entry)
-            seconds = float(after[1]) / 1000 if after else None
-            waits.append((seconds, open_waits.pop(found[1])))
-    return waits + [(None, statement) for statement in open_waits.values()]
-
-
-def _waits_line(label, waits):
-    """The report's sentence on one phase's lock waits."""
-    if not waits:
-        return f"{label}: none."
-    ended = [seconds for seconds, _s in waits if seconds is not None]
-    common = Counter(statement for _s, statement in waits).most_common(3)
-    return (
-        f"{label}: {len(waits)}, the longest "
-        + (f"{max(ended):.1f} s" if ended else "never ended in the log")
-        + "; waiting: "
-        + "; ".join(f"{count} x `{statement}`" for statement, count in common)
-        + "."
-    )
-
-
-def _report(phases, waits, runs, idle, busy, load, overlapped, proof, lags):
+def _report(phases, watch, runs, idle, busy, load, overlapped, proof, lags):
     expected_leads = PROSPECTS + SHARED_NEW
     lines = [
         f"PostgreSQL {PG_BIN.parent.name} primary and replica of the benchmark's "
@@ -445,7 +395,16 @@ def _report(phases, waits, runs, idle, busy, load, overlapped, proof, lags):
         "",
         "Lock waits over 1 s on the primary (`log_lock_waits`), with the waiting "
         "statement's start: "
-        + " ".join(_waits_line(label, found) for label, found in waits.items()),
+        + " ".join(waits_line(label, found[0]) for label, found in watch.items()),
+        "",
+        "Statements over 1 s on the primary (`log_min_duration_statement`), lock "
+        "waits included: "
+        + " ".join(slow_line(label, found[1]) for label, found in watch.items()),
+        "",
+        "Transactions open over 2 s while the clients sent (`pg_stat_activity` "
+        "every 0.25 s; state, wait and statement of those another session "
+        "waited for): "
+        + " ".join(open_line(label, found[2]) for label, found in watch.items()),
     ]
     per_node = {node: sum(1 for r in runs if r[1] == node) for node in ("A", "B")}
     jobs = sorted(
