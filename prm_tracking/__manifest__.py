@@ -3,7 +3,7 @@
 {
     "name": "PRM Tracking",
     "summary": "Engagement events of prospects on leads and partners",
-    "version": "18.0.1.5.1",
+    "version": "18.0.1.5.2",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",

@@ -453,35 +453,7 @@ class PrmIngest(models.AbstractModel):
         found = self._read_visitors(site, sorted(spans))
         missing = sorted(set(spans) - set(found))
         if missing:
-            uid = self.env.uid
-            self.env.cr.execute(
-                SQL(
-                    """
-                INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
-                    last_seen, create_uid, write_uid, create_date, write_date,
-                    do_not_track)
-                VALUES %s
-                ON CONFLICT (site_id, token) DO NOTHING
-                RETURNING token, id, partner_id, lead_id, do_not_track,
-                          NULL::timestamp, NULL::timestamp
-                    """,
-                    SQL(", ").join(
-                        SQL(
-                            "(%s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
-                            token,
-                            site.id,
-                            company.id,
-                            *spans[token],
-                            uid,
-                            uid,
-                            now,
-                            now,
-                        )
-                        for token in missing
-                    ),
-                )
-            )
-            found.update({row[0]: row[1:] for row in self.env.cr.fetchall()})
+            found.update(self._insert_visitors(site, company, spans, missing, now))
             raced = sorted(set(missing) - set(found))
             if raced:
                 found.update(self._read_visitors(site, raced))
@@ -495,6 +467,59 @@ class PrmIngest(models.AbstractModel):
             )
             visitors[token] = [*values, stale]
         return visitors
+
+    def _insert_visitors(self, site, company, spans, tokens, now):
+        """Insert these new visitors, but those another request inserted
+        meanwhile: {token: (id, partner, lead, do_not_track, None, None)}.
+
+        When this request runs READ COMMITTED (the public endpoints and the
+        pixel job), in a short transaction of its own, committed at once:
+        another request bringing the same new visitor then waits for that
+        commit only, never for the rest of this request (on two Odoo nodes,
+        requests waited up to 16 s for each other's open transactions). Should
+        this request fail afterwards, its new visitors stay, without events,
+        until the retention purge removes them."""
+        query = SQL(
+            """
+            INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
+                last_seen, create_uid, write_uid, create_date, write_date,
+                do_not_track)
+            VALUES %s
+            ON CONFLICT (site_id, token) DO NOTHING
+            RETURNING token, id, partner_id, lead_id, do_not_track,
+                      NULL::timestamp, NULL::timestamp
+            """,
+            SQL(", ").join(
+                SQL(
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, false)",
+                    token,
+                    site.id,
+                    company.id,
+                    *spans[token],
+                    self.env.uid,
+                    self.env.uid,
+                    now,
+                    now,
+                )
+                for token in tokens
+            ),
+        )
+        if not self._reads_committed():
+            self.env.cr.execute(query)
+            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cr.execute(query)
+            return {row[0]: row[1:] for row in cr.fetchall()}
+
+    def _reads_committed(self):
+        """Whether this request's transaction is a real READ COMMITTED one
+        (:meth:`_read_committed`), which sees what another transaction
+        commits as soon as it does; Odoo's REPEATABLE READ would not."""
+        if type(self.env.cr) is not sql_db.Cursor:
+            return False
+        self.env.cr.execute("SELECT current_setting('transaction_isolation')")
+        return self.env.cr.fetchone()[0] == "read committed"
 
     def _read_visitors(self, site, tokens):
         """{token: (id, partner, lead, do_not_track, first_seen, last_seen)}."""

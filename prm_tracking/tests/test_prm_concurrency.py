@@ -138,6 +138,39 @@ class TestPrmConcurrency(BaseCase):
             )
             self.assertEqual(cr.fetchone()[0], 1)
 
+    def test_new_visitor_not_held_by_an_open_request(self):
+        """A request bringing a new visitor that another request, still
+        running, has just stored never waits for that request's end."""
+        token = f"v-{self.tag}-shared"
+        first = self._cursor()
+        try:
+            env = api.Environment(first, SUPERUSER_ID, {})
+            env["prm.ingest"]._read_committed()
+            env["prm.ingest"]._ingest(
+                [{"id": f"{self.tag}-1", "type": "page_view", "visitor": token}],
+                site=env["prm.tracking.site"].browse(self.site_id),
+            )
+            # the first request's transaction stays open meanwhile
+            with self._cursor() as cr:
+                other = api.Environment(cr, SUPERUSER_ID, {})
+                other["prm.ingest"]._read_committed()
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+                report = other["prm.ingest"]._ingest(
+                    [{"id": f"{self.tag}-2", "type": "page_view", "visitor": token}],
+                    site=other["prm.tracking.site"].browse(self.site_id),
+                )
+            self.assertEqual(report["accepted"], 1)
+            first.commit()
+        finally:
+            first.close()
+        with self._cursor() as cr:
+            cr.execute(
+                "SELECT count(DISTINCT visitor_id), count(*) FROM prm_event "
+                "WHERE site_id = %s",
+                (self.site_id,),
+            )
+            self.assertEqual(cr.fetchone(), (1, 2))
+
     @mute_logger("odoo.sql_db")
     def test_four_clients_sharing_persons(self):
         """Four clients sharing persons: no failed request, each event stored
