@@ -3,7 +3,7 @@
 {
     "name": "PRM Funnel",
     "summary": "Valued funnel, source quality and acquisition costs of prospects",
-    "version": "18.0.1.7.0",
+    "version": "18.0.1.8.0",
     "category": "Sales/CRM",
     "website": "https://github.com/prm-for-odoo/prm",
     "author": "PRM for Odoo",

@@ -96,10 +96,21 @@ class PrmSourceReport(models.Model):
         "as it moved through the stages.",
     )
 
-    # days as double precision (date_part): EXTRACT gives numeric, slower to
-    # compute for every lead and cast to double precision by the medians anyway
     @property
     def _table_query(self):
+        return self._lead_rows()
+
+    @api.model
+    def _lead_rows(self, value_added=True):
+        """The report's rows; without the value added (and its join) for the
+        Source Quality analysis, which sums it from the value rows alone."""
+        value, join = SQL(), SQL()
+        if value_added:
+            value = SQL(", COALESCE(v.value_added, 0) AS value_added")
+            join = SQL(
+                "LEFT JOIN %s v ON v.lead_id = l.lead_id",
+                SQL.identifier(lead_facts.VALUE_TABLE),
+            )
         return SQL(
             """
             SELECT l.lead_id AS id, l.lead_id, l.create_date, l.user_id, l.team_id,
@@ -128,17 +139,18 @@ class PrmSourceReport(models.Model):
                    CASE WHEN w.won
                         THEN date_part('epoch', l.date_closed - l.create_date)
                              / 86400 END AS days_to_win,
-                   CASE WHEN w.won THEN l.expected_revenue ELSE 0 END AS won_revenue,
-                   COALESCE(v.value_added, 0) AS value_added
+                   CASE WHEN w.won THEN l.expected_revenue ELSE 0 END AS won_revenue
+                   %(value)s
               FROM %(leads)s l
         CROSS JOIN LATERAL (
                 SELECT l.active AND l.probability = 100 AS won,
                        NOT l.active AND l.probability = 0 AS lost
               ) w
-         LEFT JOIN %(values)s v ON v.lead_id = l.lead_id
+                   %(join)s
             """,
+            value=value,
             leads=SQL.identifier(source_facts.TABLE),
-            values=SQL.identifier(lead_facts.VALUE_TABLE),
+            join=join,
         )
 
     def init(self):

@@ -762,6 +762,11 @@ class PrmStageHistory(models.Model):
             )
 
     def init(self):
+        self.env.cr.execute(lead_facts.stale_sql())
+        if self.env.cr.fetchone()[0]:  # made without the keys: made again
+            self.env.cr.execute(
+                SQL("DROP TABLE %s", SQL.identifier(lead_facts.VALUE_TABLE))
+            )
         if create_new(self.env.cr, lead_facts.VALUE_TABLE, lead_facts.create_sql()):
             self._prm_sync_lead_facts()
 

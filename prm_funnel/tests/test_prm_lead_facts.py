@@ -1,13 +1,14 @@
 # Copyright 2026 PRM for Odoo
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+import doctest
+from datetime import date, timedelta
 
 from hypothesis import given
 
 from odoo.tests import new_test_user, tagged
 
 from ..hooks import uninstall_hook
-from ..tools import source_facts
+from ..tools import lead_facts, source_facts
 from ..tools.source_facts import COLUMNS
 from .test_prm_stage_history import RANDOM_SETTINGS, RANDOM_STEPS, StageHistoryCommon
 
@@ -47,10 +48,24 @@ class TestPrmLeadFacts(StageHistoryCommon):
         self.env.cr.execute(f"SELECT {key}, {columns} FROM {table} ORDER BY 1")
         return self.env.cr.fetchall()
 
+    def _value_rows_off(self):
+        """Lead ids of the value rows the Source Quality analysis would sum
+        wrongly: keys other than their lead's, or a value for no lead."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            f"""SELECT v.lead_id FROM prm_lead_value_added v
+                  LEFT JOIN crm_lead l ON l.id = v.lead_id
+                 WHERE CASE WHEN l.id IS NULL THEN v.value_added <> 0
+                            ELSE ({lead_facts._key_values("v")})
+                                 IS DISTINCT FROM ({lead_facts._keys("l")}) END"""
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
     def _assert_exact(self):
         self.env.flush_all()
         self.assertEqual(self._stored_facts(), self._truth_facts())
         self.assertEqual(self._stored_values(), self._truth_values())
+        self.assertEqual(self._value_rows_off(), [])
         self.assertEqual(
             self._sources("prm_lead_source_facts", "lead_id"),
             self._sources("crm_lead", "id"),
@@ -164,6 +179,55 @@ class TestPrmLeadFacts(StageHistoryCommon):
         merged.unlink()
         self._assert_exact()
 
+    def test_analysis_sums_value_by_the_leads_keys(self):
+        """The Source Quality analysis's value added per source, summed from
+        the value rows alone, equals the stays' sums of each source's leads,
+        also after a lead changed source."""
+        leads = self._valued("KLM")
+        sources = self.env["utm.source"].create([{"name": "V1"}, {"name": "V2"}])
+        leads[0].source_id = sources[0]
+        (leads[1] + leads[2]).source_id = sources[1]
+        analysis = self.env["prm.source.quality"].create(
+            {"date_from": date(2026, 1, 1), "date_to": date(2026, 12, 31)}
+        )
+
+        def by_source():
+            truth = self._truth_values()
+            expected = {}
+            for lead in (
+                self.env["crm.lead"]
+                .with_context(active_test=False)
+                .browse([lead.id for lead in leads])
+            ):
+                source = lead.source_id.id or None
+                expected[source] = expected.get(source, 0.0) + truth[lead.id]
+            groups = analysis._groups()
+            return {key: groups[key]["value_added"] for key in expected}, expected
+
+        found, expected = by_source()
+        self.assertEqual(found, expected)
+        self.assertGreater(expected[sources[0].id], 0.0)
+        leads[0].source_id = sources[1]
+        found, expected = by_source()
+        self.assertEqual(found, expected)
+        self.assertNotIn(sources[0].id, expected)
+        self.assertNotIn(sources[0].id, analysis._groups())
+
+    def test_doctests(self):
+        """The examples in tools/lead_facts.py's docstrings hold."""
+        result = doctest.testmod(lead_facts)
+        self.assertEqual(result.failed, 0)
+        self.assertGreater(result.attempted, 0)
+
+    def test_value_table_without_keys_made_again(self):
+        """A value table of a version without the keys is made again, and
+        filled, when the module is updated."""
+        self._valued("NO")
+        self.env.cr.execute("ALTER TABLE prm_lead_value_added DROP COLUMN site_id")
+        self.env["prm.stage.history"].init()
+        self._assert_exact()
+        self.assertTrue(self._stored_values())
+
     def test_sync_mends_the_facts(self):
         """Facts changed behind the triggers' back are put right by the daily
         refresh, which writes only what differs."""
@@ -175,7 +239,9 @@ class TestPrmLeadFacts(StageHistoryCommon):
             [self.env.uid],
         )
         self.env.cr.execute(
-            "UPDATE prm_lead_value_added SET value_added = value_added + 7"
+            "UPDATE prm_lead_value_added SET value_added = value_added + 7, "
+            "source_id = NULL, team_id = NULL, referrer_domain = 'x.example', "
+            "create_date = create_date - interval '1 day'"
         )
         self.env.cr.execute(
             "INSERT INTO prm_lead_value_added VALUES (%s, 1)", [max(leads).id + 1000]
