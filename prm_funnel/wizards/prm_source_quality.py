@@ -170,55 +170,52 @@ class PrmSourceQuality(models.TransientModel):
                 ]
             )
 
-        # the value added summed from the value rows alone, which carry the
-        # leads' keys: joined to the leads it took a third of the time
+        # the value added is summed from the value rows alone, which carry
+        # the leads' keys: joined to the leads it took a third of the time
         # (hashing a million value rows); no JIT: compiling took 50-100 ms of
         # about 1 s at a million leads
         with without_jit(self.env.cr):
             self.env.cr.execute(
                 SQL(
                     """
-            WITH f AS (
-                SELECT %(key)s AS key, count(*) AS leads, sum(r.qualified) AS qualified,
-                       sum(r.accepted) AS accepted, sum(r.won) AS won,
-                       sum(r.lost) AS lost, sum(r.engaged) AS engaged,
-                       avg(r.first_fit) AS first_fit, avg(r.first_score) AS first_score,
-                       avg(r.fit) AS fit, avg(r.score) AS score,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY r.days_to_qualify)
-                           AS days_to_qualify,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY r.days_to_win)
-                           AS days_to_win,
-                       sum(r.won_revenue) AS won_revenue
-                  FROM (%(report)s) AS r
-                 WHERE %(where)s
-              GROUP BY 1
-            ), v AS (
-                SELECT %(value_key)s AS key, sum(v.value_added) AS value_added
-                  FROM %(values)s v
-                 WHERE %(value_where)s
-              GROUP BY 1
-            )
-            SELECT f.key, f.leads, f.qualified, f.accepted, f.won, f.lost, f.engaged,
-                   f.first_fit, f.first_score, f.fit, f.score, f.days_to_qualify,
-                   f.days_to_win, f.won_revenue, v.value_added
-              FROM f LEFT JOIN v ON v.key IS NOT DISTINCT FROM f.key
+            SELECT %(key)s, count(*), sum(r.qualified), sum(r.accepted), sum(r.won),
+                   sum(r.lost), sum(r.engaged), avg(r.first_fit), avg(r.first_score),
+                   avg(r.fit), avg(r.score),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY r.days_to_qualify),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY r.days_to_win),
+                   sum(r.won_revenue)
+              FROM (%(report)s) AS r
+             WHERE %(where)s
+          GROUP BY 1
                     """,
                     key=SQL.identifier("r", self.dimension),
                     report=self.env["prm.source.report"]._lead_rows(value_added=False),
                     where=where("r"),
-                    value_key=SQL.identifier("v", self.dimension),
-                    values=SQL.identifier(lead_facts.VALUE_TABLE),
-                    value_where=where("v"),
                 )
             )
             rows = self.env.cr.fetchall()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT %s, sum(v.value_added) FROM %s v WHERE %s GROUP BY 1",
+                    SQL.identifier("v", self.dimension),
+                    SQL.identifier(lead_facts.VALUE_TABLE),
+                    where("v"),
+                )
+            )
+            values = dict(self.env.cr.fetchall())
         names = (
             "leads", "qualified", "accepted", "won", "lost", "engaged", "first_fit",
             "first_score", "fit", "score", "days_to_qualify", "days_to_win",
             "won_revenue", "value_added",
         )  # fmt: skip
         return {
-            row[0]: dict(zip(names, (float(v or 0) for v in row[1:]), strict=True))
+            row[0]: dict(
+                zip(
+                    names,
+                    (float(v or 0) for v in (*row[1:], values.get(row[0]))),
+                    strict=True,
+                )
+            )
             for row in rows
         }
 

@@ -17,6 +17,8 @@ import logging
 from datetime import timedelta
 
 from psycopg2 import Error as PsycopgError
+from psycopg2 import OperationalError
+from psycopg2.pool import PoolError
 
 from odoo import api, fields, models, sql_db
 from odoo.service.model import PG_CONCURRENCY_ERRORS_TO_RETRY
@@ -478,7 +480,8 @@ class PrmIngest(models.AbstractModel):
         commit only, never for the rest of this request (on two Odoo nodes,
         requests waited up to 16 s for each other's open transactions). Should
         this request fail afterwards, its new visitors stay, without events,
-        until the retention purge removes them."""
+        until the retention purge removes them. Without a connection to
+        spare, they are inserted in the request's transaction."""
         query = SQL(
             """
             INSERT INTO prm_visitor (token, site_id, company_id, first_seen,
@@ -504,13 +507,24 @@ class PrmIngest(models.AbstractModel):
                 for token in tokens
             ),
         )
-        if not self._reads_committed():
-            self.env.cr.execute(query)
-            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            cr.execute(query)
-            return {row[0]: row[1:] for row in cr.fetchall()}
+        if self._reads_committed():
+            try:
+                with self.env.registry.cursor() as cr:
+                    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    # it waits only for another request's own short insert
+                    # of the same visitor, unless a REPEATABLE READ
+                    # transaction (deleting a site flushes its pixel hits)
+                    # inserted it: waiting here would hide from PostgreSQL a
+                    # deadlock of that transaction with this request
+                    cr.execute("SET LOCAL lock_timeout = '2s'")
+                    cr.execute(query, log_exceptions=False)
+                    return {row[0]: row[1:] for row in cr.fetchall()}
+            except (PoolError, OperationalError) as exc:
+                # no connection to spare (pool full, server's limit), or that
+                # lock: inserted in the request's transaction, as before
+                _logger.info("PRM: new visitors inserted in the request: %s", exc)
+        self.env.cr.execute(query)
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
     def _reads_committed(self):
         """Whether this request's transaction is a real READ COMMITTED one

@@ -74,11 +74,14 @@ class PrmRetention(models.AbstractModel):
         self.env.cr.execute(
             SQL(
                 """
-            DELETE FROM prm_visitor v WHERE v.last_seen < %s
+            DELETE FROM prm_visitor v WHERE v.last_seen < %(cutoff)s
                AND NOT v.do_not_track
+               -- stored before the cutoff too: a request stores its new
+               -- visitors (committed at once) before their events
+               AND v.create_date < %(cutoff)s
                AND NOT EXISTS (SELECT 1 FROM prm_event e WHERE e.visitor_id = v.id)
                 """,
-                cutoff,
+                cutoff=cutoff,
             )
         )
         self.env.cr.execute(

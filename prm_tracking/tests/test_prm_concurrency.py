@@ -2,9 +2,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import threading
 import uuid
+from unittest.mock import patch
 
 from psycopg2 import Error as PsycopgError
 from psycopg2 import errorcodes
+from psycopg2.pool import PoolError
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.modules.registry import Registry
@@ -170,6 +172,29 @@ class TestPrmConcurrency(BaseCase):
                 (self.site_id,),
             )
             self.assertEqual(cr.fetchone(), (1, 2))
+
+    def test_new_visitors_without_a_spare_connection(self):
+        """Without a connection to spare, a request stores its new visitors
+        in its own transaction, and its events on them."""
+        token = f"v-{self.tag}-alone"
+        with self._cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["prm.ingest"]._read_committed()
+            full = PoolError("The Connection Pool Is Full")
+            with patch.object(Registry, "cursor", side_effect=full) as spare:
+                report = env["prm.ingest"]._ingest(
+                    [{"id": f"{self.tag}-1", "type": "page_view", "visitor": token}],
+                    site=env["prm.tracking.site"].browse(self.site_id),
+                )
+            self.assertEqual(spare.call_count, 1)
+        self.assertEqual(report["accepted"], 1)
+        with self._cursor() as cr:
+            cr.execute(
+                "SELECT v.token FROM prm_event e "
+                "JOIN prm_visitor v ON v.id = e.visitor_id WHERE e.site_id = %s",
+                (self.site_id,),
+            )
+            self.assertEqual(cr.fetchall(), [(token,)])
 
     @mute_logger("odoo.sql_db")
     def test_four_clients_sharing_persons(self):

@@ -77,6 +77,27 @@ class TestPrmPrivacy(PrmIngestCommon):
         ).unlink()
         self.assertEqual(self.env["prm.retention"]._retention_days(), 730)
 
+    def test_purge_keeps_visitors_stored_lately(self):
+        """The purge deletes visitors without events seen and stored before
+        the cutoff, not one just stored whose events are still on their way."""
+        self.env["ir.config_parameter"].set_param("prm_tracking.retention_days", 30)
+        long_ago = self.now - timedelta(days=40)
+        stale, fresh = self.env["prm.visitor"].create(
+            [
+                {"site_id": self.site.id, "token": token, "first_seen": long_ago,
+                 "last_seen": long_ago}
+                for token in ("v-stale", "v-fresh")
+            ]
+        )  # fmt: skip
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE prm_visitor SET create_date = %s WHERE id = %s",
+            [long_ago, stale.id],
+        )
+        self.env["prm.retention"]._cron_purge_expired()
+        self.assertFalse(stale.exists())
+        self.assertTrue(fresh.exists())
+
     def test_retention_zero_keeps_everything(self):
         """A retention of 0 days keeps every event."""
         self.env["ir.config_parameter"].set_param("prm_tracking.retention_days", 0)
