@@ -76,6 +76,11 @@ def _keys(lead):
     return ", ".join(f"{lead}.{column}" for _name, column in KEYS)
 
 
+def _keys_as(lead):
+    """The lead `lead`'s :data:`KEYS` columns under their value row names."""
+    return ", ".join(f"{lead}.{column} AS {name}" for name, column in KEYS)
+
+
 def _key_values(row):
     """The :data:`KEYS` of a value row `row`, as a list."""
     return ", ".join(f"{row}.{name}" for name, _column in KEYS)
@@ -200,11 +205,6 @@ TRIGGERS = (
     "prm_stays", "prm_stage_history", "prm_stays_changed",
     "prm_old_stays", "prm_new_stays",
 )  # fmt: skip
-
-
-def _keys_as(lead):
-    """The lead `lead`'s :data:`KEYS` columns under their value row names."""
-    return ", ".join(f"{lead}.{column} AS {name}" for name, column in KEYS)
 
 
 def stale_sql():
